@@ -1,0 +1,42 @@
+import type { PrefetchTemplate } from './types.js';
+
+/**
+ * The prefetch the decision rules need, and nothing more (CDS Hooks 2.0 §Prefetch; checklist §2).
+ * Every query stays inside the recommended subset: reads, type searches, reference and token
+ * parameters (comma = OR), `_sort` and `_count`. Date windows cannot be expressed with 2.0 tokens,
+ * so searches are bounded by code and sorted newest first; the resolver caps paging.
+ *
+ * OBSERVATION_LOINC must cover every LOINC code an Observation finding in mappings/ reads
+ * (test/protocol/prefetch-coverage.test.ts checks it) plus the lab panels a duplicate check needs.
+ */
+export const OBSERVATION_LOINC = [
+  '8310-5', // body temperature (FEVER)
+  '8331-1', // oral temperature (FEVER)
+  '4537-7', // ESR Westergren (ESR)
+  '30341-2', // ESR any method (ESR)
+  '1988-5', // CRP (CRP)
+  '30522-7', // hs-CRP (CRP; measures the same analyte)
+  '29463-7', // body weight (WTLOSS)
+  '72514-3', // pain severity 0-10 (PAIN)
+  '58410-2', // CBC panel (duplicate-order check)
+  '57021-8', // CBC with differential (duplicate-order check)
+] as const;
+
+const patientToken = '{{context.patientId}}';
+
+export const SPINE_PREFETCH: PrefetchTemplate[] = [
+  { key: 'patient', query: `Patient/${patientToken}`, required: true, read: true },
+  // Unfiltered by clinical-status on purpose: cancer counts at any status, and a resolved spinal
+  // infection within 12 months still counts (clinical-spec (a)).
+  { key: 'conditions', query: `Condition?patient=${patientToken}`, required: true, read: false },
+  {
+    key: 'observations',
+    query: `Observation?patient=${patientToken}&code=${OBSERVATION_LOINC.map((c) => `http://loinc.org|${c}`).join(',')}&_sort=-date&_count=100`,
+    required: true,
+    read: false,
+  },
+  { key: 'medicationRequests', query: `MedicationRequest?patient=${patientToken}`, required: false, read: false },
+  { key: 'medicationStatements', query: `MedicationStatement?patient=${patientToken}`, required: false, read: false },
+  { key: 'serviceRequests', query: `ServiceRequest?patient=${patientToken}&_sort=-authored&_count=50`, required: false, read: false },
+  { key: 'procedures', query: `Procedure?patient=${patientToken}&_sort=-date&_count=50`, required: false, read: false },
+];
