@@ -1,0 +1,101 @@
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import type { Config } from './config.js';
+import type { CardSink } from './events.js';
+import { installErrorHandling } from './http/error-handler.js';
+import { healthRoutes } from './http/health.js';
+import { installJsonBodyParser } from './http/json-body.js';
+import { defaultMappingsDir, KnowledgeHolder, loadKnowledge } from './knowledge.js';
+import { createLogger } from './logger.js';
+import { cdsRoutes } from './protocol/routes.js';
+import { registerSecurity } from './auth/plugin.js';
+import { feedbackRoutes } from './feedback/routes.js';
+import { openStore, type Store } from './storage/index.js';
+import './auth/types.js';
+
+export interface AppOptions {
+  config: Config;
+  /** Defaults to loading mappings/ with the configured rule settings. Call `knowledge.load()` to become ready. */
+  knowledge?: KnowledgeHolder;
+  /** Defaults to the store DATABASE_URL selects; closed with the app. */
+  store?: Store;
+  /** Defaults to the store. */
+  cardSink?: CardSink;
+  /** Where JSON logs go (tests capture them); stdout by default. */
+  logStream?: DestinationStream;
+  now?: () => Date;
+}
+
+export interface RequestSummary {
+  route: string;
+  service?: string;
+  hook?: string;
+  cards?: number;
+  data?: Record<string, string>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    summary: RequestSummary | null;
+  }
+}
+
+/**
+ * The service as a composition of plugins (fastify/demo style): body parsing, one error handler,
+ * CORS, health, CDS Hooks routes. Nothing listens until the caller says so.
+ */
+export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; knowledge: KnowledgeHolder }> {
+  const { config } = opts;
+  const knowledge =
+    opts.knowledge ??
+    new KnowledgeHolder(() => loadKnowledge(config.mappingsDir ?? defaultMappingsDir(), config.rules));
+
+  const app = Fastify({
+    loggerInstance: createLogger(config.logLevel, opts.logStream),
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    // Prototype-poisoning protection stays on for every JSON body (Fastify's default, made explicit).
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+
+  app.decorateRequest('summary', null);
+  installJsonBodyParser(app, config.jsonMaxDepth);
+  installErrorHandling(app);
+
+  // Exactly one summary line per request: no bodies, no tokens, no patient identifiers.
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        path: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        ...(request.summary ?? {}),
+      },
+      'request completed',
+    );
+  });
+
+  await app.register(cors, {
+    // The spec defers to browser CORS; the CDS Hooks sandbox needs Authorization and Content-Type on preflight.
+    origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type'],
+    maxAge: 600,
+  });
+  const store = opts.store ?? (await openStore(config.databaseUrl, { logger: app.log, retentionDays: config.retentionDays }));
+  app.addHook('onClose', async () => {
+    if (!opts.store) await store.close();
+  });
+
+  // JWT verification, security headers and rate limits apply to every route registered after this.
+  await registerSecurity(app, { config });
+  await app.register(healthRoutes, { knowledge, checks: [() => ({ name: 'store', ok: store.ready() })] });
+  await app.register(cdsRoutes, { config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()) });
+  await app.register(feedbackRoutes, { store });
+  return { app, knowledge };
+}

@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { ruleSettingsFromEnv, type RuleSettings } from '../hooks/settings.js';
+
+/**
+ * Service configuration, from environment variables only (12-factor), validated at startup.
+ * The variable names are a contract other tooling relies on; see README "Configuration".
+ */
+const boolish = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The public URL of this service (behind a proxy), used to check JWT `aud` and to build links. */
+  PUBLIC_BASE_URL: z.url().optional(),
+  CDS_AUTH: z.enum(['off', 'required']).optional(),
+  /** Path to a JSON array of trusted EHR clients (issuers). */
+  CDS_ISSUERS: z.string().min(1).optional(),
+  /** Comma-separated origins the service may call as `fhirServer`. */
+  FHIR_SERVER_ALLOWLIST: z.string().optional(),
+  DATABASE_URL: z.string().min(1).default('sqlite:./data/spine-cds.db'),
+  /** Deadline for the whole FHIR-server fetch of one hook call. */
+  FHIR_DEADLINE_MS: positiveInt(3000),
+  FHIR_MAX_CONCURRENCY: positiveInt(4),
+  FHIR_MAX_PAGES: positiveInt(10),
+  BODY_LIMIT_BYTES: positiveInt(8 * 1024 * 1024),
+  JSON_MAX_DEPTH: positiveInt(64),
+  SHUTDOWN_GRACE_MS: positiveInt(10_000),
+  CORS_ORIGINS: z.string().default('*'),
+  RATE_LIMIT_MAX: positiveInt(600),
+  RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+  MAPPINGS_DIR: z.string().min(1).optional(),
+  /** Days to keep issued-card and feedback records; 0 keeps them forever. */
+  RETENTION_DAYS: z.coerce.number().int().min(0).default(400),
+  TRUST_PROXY: boolish.default(false),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  env: 'production' | 'development' | 'test';
+  production: boolean;
+  logLevel: string;
+  publicBaseUrl: string | undefined;
+  auth: 'off' | 'required';
+  issuersFile: string | undefined;
+  /** Exact origins (scheme://host[:port]) allowed as fhirServer. Empty in development means "loopback and https". */
+  fhirServerAllowlist: string[];
+  databaseUrl: string;
+  fhirDeadlineMs: number;
+  fhirMaxConcurrency: number;
+  fhirMaxPages: number;
+  bodyLimitBytes: number;
+  jsonMaxDepth: number;
+  shutdownGraceMs: number;
+  corsOrigins: '*' | string[];
+  rateLimit: { max: number; windowMs: number };
+  mappingsDir: string | undefined;
+  retentionDays: number;
+  trustProxy: boolean;
+  /** Decision-rule settings (RULE_* variables; conflict resolutions of the decision table). */
+  rules: RuleSettings;
+  /** Messages to log loudly at startup (permissive development defaults). */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings are treated as unset, as shells and compose files often produce them.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const warnings: string[] = [];
+
+  const allowlist = parseOrigins(e.FHIR_SERVER_ALLOWLIST ?? '', 'FHIR_SERVER_ALLOWLIST');
+  if (production && allowlist.length === 0) {
+    throw new ConfigError('FHIR_SERVER_ALLOWLIST is required when NODE_ENV=production (comma-separated origins).');
+  }
+  if (!production && allowlist.length === 0) {
+    warnings.push(
+      'FHIR_SERVER_ALLOWLIST is empty: in development any loopback or https fhirServer is allowed. Set it before go-live.',
+    );
+  }
+
+  const auth = e.CDS_AUTH ?? (production ? 'required' : 'off');
+  if (auth === 'required' && !e.CDS_ISSUERS) {
+    throw new ConfigError(
+      'CDS_AUTH=required but CDS_ISSUERS is not set: point CDS_ISSUERS at a JSON file listing the trusted EHR issuers.',
+    );
+  }
+  if (auth === 'off') {
+    warnings.push(
+      'CDS_AUTH=off: the EHR JWT is NOT verified. Anyone who can reach this port can call the service. Never run like this in production.',
+    );
+  }
+
+  let rules: RuleSettings;
+  try {
+    rules = ruleSettingsFromEnv(cleaned);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${(err as Error).message}`);
+  }
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    env: e.NODE_ENV,
+    production,
+    logLevel: e.LOG_LEVEL,
+    publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
+    auth,
+    issuersFile: e.CDS_ISSUERS,
+    fhirServerAllowlist: allowlist,
+    databaseUrl: e.DATABASE_URL,
+    fhirDeadlineMs: e.FHIR_DEADLINE_MS,
+    fhirMaxConcurrency: e.FHIR_MAX_CONCURRENCY,
+    fhirMaxPages: e.FHIR_MAX_PAGES,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    jsonMaxDepth: e.JSON_MAX_DEPTH,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    corsOrigins: e.CORS_ORIGINS === '*' ? '*' : parseOrigins(e.CORS_ORIGINS, 'CORS_ORIGINS'),
+    rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    mappingsDir: e.MAPPINGS_DIR,
+    retentionDays: e.RETENTION_DAYS,
+    trustProxy: e.TRUST_PROXY,
+    rules,
+    warnings,
+  };
+}
+
+function parseOrigins(raw: string, variable: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      let url: URL;
+      try {
+        url = new URL(s);
+      } catch {
+        throw new ConfigError(`${variable}: "${s}" is not a URL origin (expected e.g. https://fhir.example.org)`);
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new ConfigError(`${variable}: "${s}" must be http or https`);
+      }
+      return url.origin;
+    });
+}

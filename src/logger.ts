@@ -1,0 +1,41 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/**
+ * Paths never written to the log at any level: bearer tokens, JWTs, the EHR's FHIR access token,
+ * prefetch contents and patient identifiers. Log lines carry hookInstance and service, which is
+ * enough to correlate with the EHR's own audit trail.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'authorization',
+  '*.authorization',
+  'token',
+  '*.token',
+  'jwt',
+  '*.jwt',
+  'access_token',
+  '*.access_token',
+  'fhirAuthorization',
+  '*.fhirAuthorization',
+  'prefetch',
+  '*.prefetch',
+  'context',
+  '*.context',
+  'patientId',
+  '*.patientId',
+  'patient',
+  '*.patient',
+];
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'spine-cds' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}

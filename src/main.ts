@@ -1,0 +1,60 @@
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+
+/**
+ * Process entry: configuration → app → listen → load clinical knowledge (ready) → graceful stop.
+ * It listens before loading so /healthz answers and /readyz can say "not yet".
+ */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`spine-cds: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  const { app, knowledge } = await buildApp({ config });
+  for (const warning of config.warnings) app.log.warn(`WARNING: ${warning}`);
+
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
+    const timer = setTimeout(() => {
+      app.log.error('shutdown grace period expired; exiting with requests still in flight');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    timer.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  try {
+    await knowledge.load();
+  } catch (err) {
+    // A broken mapping file must stop startup: the message names file, field and reason.
+    app.log.fatal({ err: { message: (err as Error).message } }, 'clinical mappings failed to load');
+    process.stderr.write(`spine-cds: ${(err as Error).message}\n`);
+    await app.close();
+    process.exit(3);
+  }
+  app.log.info({ port: config.port, host: config.host }, 'spine-cds ready');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`spine-cds: failed to start: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exit(1);
+});

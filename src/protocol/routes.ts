@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { SERVICES, findService } from '../../hooks/services.js';
+import type { Config } from '../config.js';
+import type { CardSink } from '../events.js';
+import { HttpProblem } from '../http/problem.js';
+import type { KnowledgeHolder } from '../knowledge.js';
+import { callService } from './service-call.js';
+
+export interface CdsRoutesOptions {
+  config: Config;
+  knowledge: KnowledgeHolder;
+  cardSink: CardSink | undefined;
+  now: () => Date;
+}
+
+/** Discovery and service calls (CDS Hooks 2.0 §Discovery, §Calling a CDS Service). */
+export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): Promise<void> {
+  const discovery = {
+    services: SERVICES.map((s) => ({
+      hook: s.hook,
+      title: s.title,
+      description: s.description,
+      id: s.id,
+      prefetch: Object.fromEntries(s.prefetch.map((t) => [t.key, t.query])),
+    })),
+  };
+
+  app.get('/cds-services', async (request) => {
+    request.summary = { route: 'discovery' };
+    return discovery;
+  });
+
+  app.post<{ Params: { id: string } }>('/cds-services/:id', async (request, reply) => {
+    const service = findService(request.params.id);
+    if (!service) throw new HttpProblem(404, `No CDS service with id "${request.params.id}"`);
+    request.summary = { route: 'service', service: service.id, hook: service.hook };
+    const hookInstance = (request.body as { hookInstance?: unknown } | null)?.hookInstance;
+    if (typeof hookInstance === 'string') {
+      // hookInstance is the correlation id between our log and the EHR's.
+      request.log = request.log.child({ hookInstance: hookInstance.slice(0, 200) });
+    }
+    const knowledge = opts.knowledge.current;
+    if (!knowledge) throw new HttpProblem(503, 'Service is starting: clinical mappings are not loaded yet');
+
+    const now = opts.now();
+    const result = await callService(service, request.body, knowledge, opts.config, now);
+    request.summary.cards = result.response.cards.length;
+    request.summary.data = result.dataSources;
+    opts.cardSink?.cardsIssued({
+      serviceId: service.id,
+      hook: service.hook,
+      hookInstance: result.request.hookInstance,
+      patientId: String((result.request.context as { patientId?: unknown }).patientId ?? ''),
+      cards: result.response.cards,
+      ...(request.client?.iss ? { issuer: request.client.iss } : {}),
+      ...(request.client?.tenant ? { tenant: request.client.tenant } : {}),
+      at: now,
+    });
+    return reply.code(200).send(result.response);
+  });
+}

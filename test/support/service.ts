@@ -1,0 +1,42 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { CardSink } from '../../src/events.js';
+
+export interface RunningService {
+  baseUrl: string;
+  app: FastifyInstance;
+  /** Every JSON log line written so far, raw. */
+  logLines(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real service on 127.0.0.1 (random port) with test defaults, loads the shipped mappings,
+ * and captures its logs. Callers talk to it over real HTTP.
+ */
+export async function startService(
+  env: Record<string, string> = {},
+  extra: { cardSink?: CardSink; now?: () => Date } = {},
+): Promise<RunningService> {
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', CDS_AUTH: 'off', PORT: '0', ...env });
+  const lines: string[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const { app, knowledge } = await buildApp({ config, logStream, ...extra });
+  await knowledge.load();
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    app,
+    logLines: () => [...lines],
+    close: () => app.close(),
+  };
+}
