@@ -1,9 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root (kit/fhir-server/ is two levels down). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { REPO_ROOT } from '../paths.js';
 
 export interface SpawnedFhirServer {
   baseUrl: string;
