@@ -7,7 +7,7 @@ import { installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { defaultMappingsDir, KnowledgeHolder, loadKnowledge } from './knowledge.js';
-import { createLogger } from './logger.js';
+import { loggerOptions } from './logger.js';
 import { cdsRoutes } from './protocol/routes.js';
 import { registerSecurity } from './auth/plugin.js';
 import { feedbackRoutes } from './feedback/routes.js';
@@ -52,7 +52,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     new KnowledgeHolder(() => loadKnowledge(config.mappingsDir ?? defaultMappingsDir(), config.rules));
 
   const app = Fastify({
-    loggerInstance: createLogger(config.logLevel, opts.logStream),
+    logger: { ...loggerOptions(config.logLevel), ...(opts.logStream ? { stream: opts.logStream } : {}) },
     disableRequestLogging: true,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,

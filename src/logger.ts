@@ -1,4 +1,4 @@
-import pino, { type DestinationStream, type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /**
  * Paths never written to the log at any level: bearer tokens, JWTs, the EHR's FHIR access token,
@@ -28,14 +28,16 @@ export const REDACTED_PATHS = [
   '*.patient',
 ];
 
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    base: { service: 'spine-cds' },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+}
+
+/** A standalone logger with the same redaction, for CLIs and tools outside the HTTP app. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino(
-    {
-      level,
-      base: { service: 'spine-cds' },
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-    },
-    destination,
-  );
+  return pino(loggerOptions(level), destination);
 }

@@ -13,7 +13,8 @@ export function installJsonBodyParser(app: FastifyInstance, maxDepth: number): v
     ['application/json', 'application/fhir+json'],
     { parseAs: 'string' },
     (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, value?: unknown) => void) => {
-      parseJson(request, body, (err: Error | null, value?: unknown) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      parseJson(request, text, (err: Error | null, value?: unknown) => {
         if (err) return done(err);
         if (nestingExceeds(value, maxDepth)) {
           return done(new HttpProblem(400, `Request body nests deeper than ${maxDepth} levels`));
