@@ -1,0 +1,106 @@
+import type { OrderPriority } from '../../src/cards/recommendation.js';
+import { classifyImagingOrder, orderCodings, parseDateMs, type Facts } from './facts.js';
+import type { OrderDefinition } from './knowledge.js';
+
+/**
+ * Duplicate avoidance (clinical-spec.md (b)): never suggest an order equivalent to a draft order or
+ * to a result from the last RULE_DUPLICATE_LOOKBACK_DAYS days. An MRI of a region is equivalent to any
+ * MRI of that region (contrast is the radiologist's protocol choice); a lab or referral is equivalent
+ * to any order or result with one of its codes.
+ */
+
+export interface Coverage {
+  /** Shown on the card instead of the suggestion. */
+  note: string;
+}
+
+const PRIORITY_RANK: Record<string, number> = { routine: 0, urgent: 1, asap: 2, stat: 3 };
+const DAY_MS = 24 * 3600 * 1000;
+const LIVE_REQUEST_STATUSES = new Set(['active', 'completed', 'on-hold']);
+const DONE_PROCEDURE_STATUSES = new Set(['completed', 'in-progress']);
+const RESULT_STATUSES = new Set(['final', 'amended', 'corrected', 'preliminary']);
+
+export function priorityRank(priority: string | undefined): number {
+  return priority !== undefined ? (PRIORITY_RANK[priority] ?? 0) : 0;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function codeKeys(codings: readonly { system?: string; code?: string }[]): string[] {
+  return codings.filter((c) => typeof c.system === 'string' && typeof c.code === 'string').map((c) => `${c.system}|${c.code}`);
+}
+
+/** Does this order resource (draft, recent request or procedure) do what `order` would do? */
+function matches(resource: unknown, order: OrderDefinition, facts: Facts): boolean {
+  if (!isRecord(resource)) return false;
+  if (order.kind === 'imaging') {
+    const cls = resource.resourceType === 'ServiceRequest'
+      ? classifyImagingOrder(resource, facts.knowledge)
+      : orderCodings(resource).map((c) => facts.knowledge.classifyImagingCoding(c)).find((c) => c !== undefined);
+    return cls !== undefined && cls.region === order.region && cls.modality === order.modality;
+  }
+  const wanted = new Set(codeKeys([...order.codes, ...(order.equivalentCodes ?? [])]));
+  return codeKeys(orderCodings(resource)).some((k) => wanted.has(k));
+}
+
+function withinLookback(dateMs: number | undefined, facts: Facts): boolean {
+  if (dateMs === undefined || !Number.isFinite(facts.nowMs)) return false;
+  const age = facts.nowMs - dateMs;
+  return age >= -DAY_MS && age <= facts.settings.duplicateLookbackDays * DAY_MS;
+}
+
+function idOf(resource: Record<string, unknown>): string {
+  return typeof resource.id === 'string' ? `${String(resource.resourceType)}/${resource.id}` : String(resource.resourceType);
+}
+
+function list(value: unknown): Record<string, unknown>[] {
+  return Array.isArray(value) ? value.filter(isRecord) : [];
+}
+
+/** Why `order` should not be suggested again, or undefined when it should. */
+export function findCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts): Coverage | undefined {
+  for (const draft of facts.allDrafts) {
+    if (!matches(draft, order, facts)) continue;
+    const d = draft as unknown as Record<string, unknown>;
+    const draftPriority = typeof d.priority === 'string' ? d.priority : 'routine';
+    const lower = priorityRank(draftPriority) < priorityRank(priority);
+    return {
+      note: `${order.display}: already in the draft orders (${idOf(d)}).${lower ? ` The draft is ${draftPriority}; this needs ${priority}: raise its priority.` : ''}`,
+    };
+  }
+  const record: Record<string, unknown> = isRecord(facts.input.record) ? (facts.input.record as unknown as Record<string, unknown>) : {};
+  const lookback = facts.settings.duplicateLookbackDays;
+  for (const sr of list(record.serviceRequests)) {
+    if (typeof sr.status !== 'string' || !LIVE_REQUEST_STATUSES.has(sr.status)) continue;
+    const when = parseDateMs(sr.authoredOn) ?? parseDateMs(sr.occurrenceDateTime);
+    if (withinLookback(when, facts) && matches(sr, order, facts)) {
+      return { note: `${order.display}: already ordered in the last ${lookback} days (${idOf(sr)}, ${sr.status}).` };
+    }
+  }
+  if (order.kind === 'imaging') {
+    for (const proc of list(record.procedures)) {
+      if (typeof proc.status !== 'string' || !DONE_PROCEDURE_STATUSES.has(proc.status)) continue;
+      const period = isRecord(proc.performedPeriod) ? proc.performedPeriod : {};
+      const when = parseDateMs(proc.performedDateTime) ?? parseDateMs(period.start);
+      if (withinLookback(when, facts) && matches(proc, order, facts)) {
+        return { note: `${order.display}: done in the last ${lookback} days (${idOf(proc)}).` };
+      }
+    }
+  }
+  if (order.resultCodes && order.resultCodes.length > 0) {
+    const wanted = new Set(codeKeys(order.resultCodes));
+    for (const obs of list(record.observations)) {
+      if (typeof obs.status !== 'string' || !RESULT_STATUSES.has(obs.status)) continue;
+      const period = isRecord(obs.effectivePeriod) ? obs.effectivePeriod : {};
+      const when = parseDateMs(obs.effectiveDateTime) ?? parseDateMs(obs.effectiveInstant) ?? parseDateMs(period.start) ?? parseDateMs(obs.issued);
+      if (!withinLookback(when, facts) || !codeKeys(orderCodings(obs)).some((k) => wanted.has(k))) continue;
+      const q = isRecord(obs.valueQuantity) ? obs.valueQuantity : undefined;
+      const value = q && typeof q.value === 'number' ? ` ${q.value} ${typeof q.unit === 'string' ? q.unit : typeof q.code === 'string' ? q.code : ''}`.trimEnd() : '';
+      const date = typeof obs.effectiveDateTime === 'string' ? ` on ${obs.effectiveDateTime.slice(0, 10)}` : '';
+      return { note: `${order.display}: result from the last ${lookback} days (${idOf(obs)}${value ? `:${value}` : ''}${date}); not reordered.` };
+    }
+  }
+  return undefined;
+}

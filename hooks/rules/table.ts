@@ -1,0 +1,452 @@
+import type { FindingId, SpinalRegion } from '../../src/findings/types.js';
+import type { CardTopic, OrderPriority } from '../../src/cards/recommendation.js';
+import type { RuleSettings } from '../settings.js';
+import type { Facts } from './facts.js';
+import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
+
+/**
+ * Decision table (b) of clinical-spec.md, keyed by card topic (section (d)): to find the rule behind
+ * a card, look up its `source.topic.code` here. Rows D11, D12 and D14 produce no card of their own;
+ * they are the conditions under which D10 is withheld (D11, D12) and no row fires at all (D14).
+ */
+
+/** Findings that make up D1–D7. Conservative-care and low-value cards list those that are unknown. */
+export const RED_FLAG_FINDINGS: FindingId[] = [
+  'CES', 'URET', 'UINC', 'FINC', 'SADDLE', 'MOTOR', 'MYELO', 'BILAT', 'CA', 'AGE50', 'WTLOSS', 'NIGHT',
+  'FEVER', 'ESR', 'CRP', 'SPINF', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK',
+];
+const RED_FLAG_TOPICS: CardTopic[] = [
+  'cauda-equina', 'myelopathy', 'motor-deficit', 'malignancy-suspected', 'infection-suspected', 'elevated-risk', 'bilateral-radiculopathy',
+];
+
+function anyRedFlag(fired: ReadonlySet<CardTopic>): boolean {
+  return RED_FLAG_TOPICS.some((t) => fired.has(t));
+}
+
+function regionText(regions: readonly SpinalRegion[]): string {
+  return regions.length === 0 ? 'lumbar' : regions.join(' and ');
+}
+
+/** Where to image when the rule names no region: the radiation's region, else the site of pain (lumbar). */
+function painRegions(facts: Facts): SpinalRegion[] {
+  return facts.episode.symptomRegions.length > 0 ? facts.episode.symptomRegions : ['lumbar'];
+}
+
+function mri(regions: readonly SpinalRegion[], contrast: 'wo' | 'wwo', priority: OrderPriority, recommended = true): OrderNeed[] {
+  return regions.map((region) => ({
+    // The catalog has no thoracic WO+W study; the WO study is the nearest and is flagged by the radiologist.
+    key: region === 'thoracic' ? 'mri-thoracic-wo' : `mri-${region}-${contrast}`,
+    priority,
+    recommended,
+  }));
+}
+
+function labs(keys: string[], priority: OrderPriority): OrderNeed[] {
+  return keys.map((key) => ({ key, priority, recommended: true }));
+}
+
+function referral(priority: OrderPriority, recommended = true): OrderNeed {
+  return { key: 'referral-spine-surgery', priority, recommended };
+}
+
+function analgesicAdvice(settings: RuleSettings): string {
+  return settings.firstLineAnalgesic === 'nsaid-first'
+    ? 'NSAID first (e.g. ibuprofen, naproxen); acetaminophen alone only if NSAIDs are contraindicated, as it is not effective on its own. No systemic steroids.'
+    : 'NSAID or acetaminophen for pain relief. No systemic steroids.';
+}
+
+/** Conservative-care guidance, shared by D8 and D10 (spec: "delete draft + D8"). */
+function conservativeGuidance(settings: RuleSettings): string[] {
+  return [
+    'Stay active and avoid bed rest.',
+    analgesicAdvice(settings),
+    'Heat, massage or spinal manipulation; refer to physiotherapy.',
+    `Reassess in ${settings.reassessWeeks}–${Math.max(settings.reassessWeeks, settings.conservativeWindowWeeks)} weeks, or at once if weakness, bladder or bowel change, saddle numbness or fever appear.`,
+  ];
+}
+
+function durationNote(facts: Facts): string {
+  const ep = facts.episode;
+  if (ep.weeks !== undefined) return `Episode onset ${ep.onset?.slice(0, 10) ?? 'recorded'}: ${ep.weeks} week(s) ago.`;
+  return `Episode duration unknown: no onset date recorded for ${ep.onsetMissing.join(', ') || 'the episode'}.`;
+}
+
+function hasSevereP(facts: Facts): boolean {
+  const pain = facts.finding('PAIN');
+  if (pain.state !== 'present') return false;
+  return pain.evidence.some((e) => e.qualifiers?.includes('severe') || (e.value !== undefined && e.value.value >= facts.settings.severePainScore));
+}
+
+function trialNote(facts: Facts): string | undefined {
+  if (!facts.settings.trialNoteWhenNoConservativeCare) return undefined;
+  const trial = facts.finding('TRIAL');
+  if (trial.state === 'present') return undefined;
+  if (trial.state === 'unknown') return 'Conservative care could not be checked (medication or referral data missing); ACR LBP V2 rates imaging without prior management as usually not appropriate.';
+  return 'No conservative care (NSAID, physiotherapy) on record: ACR LBP V2 rates imaging after 6 weeks without prior management as usually not appropriate; consider a trial first.';
+}
+
+const lumbarDrafts = (facts: Facts) => facts.reviewedImaging.filter((d) => d.region === 'lumbar');
+
+export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
+  'cauda-equina': {
+    row: 'D1',
+    topic: 'cauda-equina',
+    indicator: 'critical',
+    sources: ['GIRFT', 'ACR-LBP', 'ACP07', 'S2', 'S3'],
+    phase: 1,
+    reads: ['CES', 'URET', 'UINC', 'FINC', 'SADDLE', 'MOTOR', 'LBP', 'LEG'],
+    evaluate(facts) {
+      const backOrLeg = facts.has('LBP') || facts.has('LEG');
+      const sphincterOrSaddle = (['URET', 'UINC', 'FINC', 'SADDLE'] as const).filter(facts.has);
+      const fires = facts.has('CES') || (backOrLeg && sphincterOrSaddle.length > 0) || facts.motor.bilateralLegs;
+      if (!fires) return undefined;
+      const ids: FindingId[] = ['CES', ...sphincterOrSaddle, 'LBP', 'LEG'];
+      if (facts.motor.bilateralLegs) ids.push('MOTOR');
+      return {
+        summary: 'Suspected cauda equina syndrome: emergency spine-surgery referral and MRI lumbar spine today',
+        guidance: [
+          'Refer as an emergency to spine surgery today; do not wait for imaging to refer.',
+          'MRI lumbar spine without contrast, same day (stat); image the whole spine if the level is unclear.',
+          'Check post-void residual: over 200 mL supports emergency MRI.',
+        ],
+        fired: facts.fired(...ids),
+        orders: [...mri(['lumbar'], 'wo', 'stat'), referral('stat')],
+      };
+    },
+  },
+
+  myelopathy: {
+    row: 'D2',
+    topic: 'myelopathy',
+    indicator: 'critical',
+    sources: ['ACR-MYELO', 'FEHLINGS', 'S0'],
+    phase: 1,
+    reads: ['MYELO'],
+    evaluate(facts) {
+      if (!facts.has('MYELO')) return undefined;
+      return {
+        summary: 'Myelopathy: immediate spine-surgery referral and urgent MRI of the cervical spine',
+        guidance: [
+          'Refer immediately to spine surgery: surgery is advised for moderate or severe myelopathy.',
+          'MRI cervical spine without contrast, urgent.',
+        ],
+        fired: facts.fired('MYELO', 'ARM', 'LEG'),
+        orders: [...mri(['cervical'], 'wo', 'urgent'), referral('urgent')],
+      };
+    },
+  },
+
+  'motor-deficit': {
+    row: 'D3',
+    topic: 'motor-deficit',
+    indicator: 'warning',
+    sources: ['ACP07', 'ACR-LBP', 'S0', 'S2'],
+    phase: 1,
+    reads: ['MOTOR'],
+    evaluate(facts) {
+      const motor = facts.motor;
+      // Both legs alone is a cauda equina sign (D1); an arm on top of it is still a multilevel deficit.
+      if (!motor.present || (motor.bilateralLegs && !motor.arm)) return undefined;
+      const levelUnclear = motor.regions.length === 0;
+      const regions = levelUnclear ? painRegions(facts) : motor.regions;
+      const multilevel = motor.arm && motor.leg;
+      const notes = levelUnclear ? [`Level of the deficit not recorded: imaging region taken from the pain (${regionText(regions)}).`] : [];
+      const outcome: RowOutcome = {
+        summary: `${multilevel ? 'Motor deficit in arm and leg' : 'Motor deficit'}: MRI ${regionText(regions)} spine within 24–48 h and urgent surgical referral`,
+        guidance: [
+          `MRI ${regionText(regions)} spine without contrast within 24–48 hours.`,
+          'Urgent referral to spine surgery; re-examine for progression.',
+        ],
+        fired: facts.fired('MOTOR', 'LBP', 'LEG', 'ARM'),
+        notes,
+        orders: [...mri(regions, 'wo', 'urgent'), referral('urgent')],
+      };
+      if (regions.includes('cervical')) outcome.extraSources = ['ACR-CERVICAL'];
+      if (multilevel) outcome.indicator = 'critical';
+      return outcome;
+    },
+  },
+
+  'malignancy-suspected': {
+    row: 'D4',
+    topic: 'malignancy-suspected',
+    indicator: 'warning',
+    sources: ['ACP07', 'ACR-LBP', 'S0'],
+    phase: 1,
+    reads: ['CA', 'AGE50', 'WTLOSS', 'NIGHT'],
+    evaluate(facts) {
+      if (!facts.episode.present) return undefined;
+      const cancer = facts.has('CA');
+      const olderWithSign = facts.has('AGE50') && (facts.has('WTLOSS') || facts.has('NIGHT'));
+      if (!cancer && !olderWithSign) return undefined;
+      const regions = painRegions(facts);
+      return {
+        summary: `Possible spinal malignancy: urgent MRI ${regionText(regions)} spine (with and without contrast), ESR and CBC`,
+        guidance: [
+          `MRI ${regionText(regions)} spine within 24–48 hours, with and without contrast preferred (without contrast acceptable).`,
+          'ESR and CBC.',
+        ],
+        fired: facts.fired('CA', 'AGE50', 'WTLOSS', 'NIGHT', 'LBP', 'LEG', 'ARM'),
+        orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc'], 'urgent')],
+      };
+    },
+  },
+
+  'infection-suspected': {
+    row: 'D5',
+    topic: 'infection-suspected',
+    indicator: 'warning',
+    sources: ['ACR-LBP', 'S0', 'S1'],
+    phase: 1,
+    reads: ['FEVER', 'ESR', 'CRP', 'SPINF', 'IVDU', 'IMMUNO', 'HIV'],
+    evaluate(facts) {
+      const riskFactor = facts.has('IVDU') || facts.has('IMMUNO') || facts.has('HIV');
+      // Conflict (3): ACP 2007 wants fever plus a risk factor; S0 and ACR V7 accept fever alone (default).
+      const feverCounts = facts.has('FEVER') && (!facts.settings.feverRequiresRiskFactor || riskFactor);
+      const labsRaised = facts.has('ESR') || facts.has('CRP');
+      const spinf = facts.has('SPINF');
+      if (!spinf && !(facts.episode.present && (feverCounts || labsRaised))) return undefined;
+      const spinfRegions = facts.finding('SPINF').evidence.flatMap((e) => (e.region ? [e.region] : []));
+      const regions = spinfRegions.length > 0 ? [...new Set(spinfRegions)] : painRegions(facts);
+      const fired = facts.fired('SPINF', ...(feverCounts ? (['FEVER'] as const) : []), 'ESR', 'CRP', 'IVDU', 'IMMUNO', 'HIV', 'LBP', 'LEG', 'ARM');
+      const extraSources = facts.settings.feverRequiresRiskFactor ? ['ACP07'] : [];
+      if (facts.epiduralAbscess) {
+        return {
+          indicator: 'critical',
+          summary: `Spinal epidural abscess: MRI ${regionText(regions)} spine now and emergency spine-surgery referral`,
+          guidance: [
+            `MRI ${regionText(regions)} spine with and without contrast, stat.`,
+            'Emergency referral to spine surgery.',
+            'ESR, CBC and CRP.',
+          ],
+          fired,
+          orders: [...mri(regions, 'wwo', 'stat'), referral('stat'), ...labs(['esr', 'cbc', 'crp'], 'stat')],
+          extraSources,
+        };
+      }
+      return {
+        summary: `Possible spinal infection: urgent MRI ${regionText(regions)} spine with and without contrast, ESR, CBC and CRP`,
+        guidance: [
+          `MRI ${regionText(regions)} spine with and without contrast within 24–48 hours.`,
+          'ESR, CBC and CRP: raised in over 80% of spinal infections, while fever is often absent.',
+        ],
+        fired,
+        orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc', 'crp'], 'urgent')],
+        extraSources,
+      };
+    },
+  },
+
+  'bilateral-radiculopathy': {
+    row: 'D7',
+    topic: 'bilateral-radiculopathy',
+    indicator: 'warning',
+    sources: ['ACR-LBP', 'S3', 'S2'],
+    phase: 1,
+    reads: ['BILAT', 'URET', 'UINC', 'FINC', 'SADDLE'],
+    evaluate(facts, firedBefore) {
+      // "without D1 signs": D1 is evaluated earlier in the same phase.
+      if (!facts.has('BILAT') || firedBefore.has('cauda-equina')) return undefined;
+      return {
+        summary: 'Bilateral leg symptoms: urgent MRI lumbar spine within 24–48 h and cauda equina safety-net advice',
+        guidance: [
+          'MRI lumbar spine without contrast within 24–48 hours.',
+          'Safety net: the patient must seek emergency care at once for new bladder or bowel problems, numbness around the anus or genitals, or worsening leg weakness.',
+        ],
+        fired: facts.fired('BILAT', 'LEG', 'LBP'),
+        orders: mri(['lumbar'], 'wo', 'urgent'),
+      };
+    },
+  },
+
+  'elevated-risk': {
+    row: 'D6',
+    topic: 'elevated-risk',
+    indicator: 'info',
+    sources: ['ACP07', 'ACR-LBP', 'HEDIS'],
+    phase: 2,
+    reads: ['WTLOSS', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK'],
+    evaluate(facts, firedBefore) {
+      if (!facts.episode.present || anyRedFlag(firedBefore)) return undefined;
+      const factors = (['WTLOSS', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK'] as const).filter(facts.has);
+      // Fever held back from D5 by RULE_FEVER_REQUIRES_RISK_FACTOR is still shown, never dropped.
+      const heldFever = facts.settings.feverRequiresRiskFactor && facts.has('FEVER');
+      if (factors.length === 0 && !heldFever) return undefined;
+      const fxOnly = factors.length === 1 && factors[0] === 'FXRISK' && !heldFever;
+      const labels = [...factors.map((id) => facts.finding(id).label), ...(heldFever ? ['fever'] : [])];
+      const guidance = [
+        'Imaging is not low value for this patient; if imaging is needed and fracture risk is present, plain radiograph first.',
+        `Conservative trial and reassess within ${facts.settings.reassessWeeks} weeks.`,
+      ];
+      if (!fxOnly) guidance.splice(1, 0, 'ESR and CBC.');
+      const notes = heldFever
+        ? ['Fever without IV drug use, immunosuppression or HIV: the infection card is withheld by setting RULE_FEVER_REQUIRES_RISK_FACTOR (ACP 2007). Re-check for infection.']
+        : [];
+      return {
+        summary: fxOnly
+          ? `Fracture risk: imaging is not low value; X-ray first if imaging, reassess within ${facts.settings.reassessWeeks} weeks`
+          : `Elevated risk (${labels.join(', ')}): imaging not low value; ESR and CBC, reassess within ${facts.settings.reassessWeeks} weeks`,
+        guidance,
+        fired: facts.fired(...factors, ...(heldFever ? (['FEVER'] as const) : []), 'LBP', 'LEG', 'ARM'),
+        notes,
+        orders: fxOnly ? [] : labs(['esr', 'cbc'], 'urgent'),
+      };
+    },
+  },
+
+  'persistent-radiculopathy': {
+    row: 'D9',
+    topic: 'persistent-radiculopathy',
+    indicator: 'info',
+    sources: ['ACR-LBP', 'S0'],
+    phase: 3,
+    reads: [...RED_FLAG_FINDINGS, 'PAIN', 'TRIAL'],
+    evaluate(facts, firedBefore) {
+      const ep = facts.episode;
+      if (anyRedFlag(firedBefore) || ep.weeks === undefined || ep.weeks < facts.settings.conservativeWindowWeeks) return undefined;
+      if (!facts.has('LEG') && !facts.has('ARM')) return undefined;
+      const regions = ep.symptomRegions;
+      const notes = [durationNote(facts)];
+      if (hasSevereP(facts)) notes.push(`Pain score at or above ${facts.settings.severePainScore}/10: severe.`);
+      const trial = trialNote(facts);
+      if (trial) notes.push(trial);
+      const outcome: RowOutcome = {
+        summary: `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, no red flags: MRI ${regionText(regions)} spine if surgery or injection is considered`,
+        guidance: [
+          `MRI ${regionText(regions)} spine without contrast is reasonable if the patient is a candidate for surgery or injection.`,
+          'Refer to a spine specialist.',
+        ],
+        fired: facts.fired('LEG', 'ARM', 'LBP', 'PAIN', 'TRIAL'),
+        notes,
+        orders: [...mri(regions, 'wo', 'routine', false), referral('routine', false)],
+      };
+      if (regions.includes('cervical')) outcome.extraSources = ['ACR-CERVICAL'];
+      return outcome;
+    },
+  },
+
+  'low-value-imaging': {
+    row: 'D10',
+    topic: 'low-value-imaging',
+    indicator: 'warning',
+    sources: ['CW', 'ACR-LBP', 'CMS166', 'HEDIS', 'ACP17', 'NG59'],
+    phase: 3,
+    reads: [...RED_FLAG_FINDINGS, 'LBP', 'LEG'],
+    evaluate(facts, firedBefore) {
+      const drafts = lumbarDrafts(facts);
+      const ep = facts.episode;
+      if (!facts.orderContext || drafts.length === 0 || anyRedFlag(firedBefore)) return undefined;
+      if (!facts.has('LBP') && !facts.has('LEG')) return undefined;
+      // D11: at or beyond the window imaging may be appropriate; unknown onset is D13, never a guess.
+      if (ep.weeks === undefined || ep.weeks >= facts.settings.conservativeWindowWeeks) return undefined;
+      // Conflict (4): age alone never blocks the judgement unless the deployment chooses the CW list.
+      if (facts.settings.ageOver50BlocksLowValue && facts.has('AGE50')) return undefined;
+      const notes = [durationNote(facts)];
+      if (facts.has('AGE50')) notes.push('Age over 50 alone does not make imaging appropriate (ACP 2007; HEDIS spans ages 18–75).');
+      const withdrawable = drafts.filter((d) => d.resourceId !== undefined);
+      for (const d of drafts) if (!d.resourceId) notes.push(`The draft "${d.display}" has no id: withdraw it by hand.`);
+      const what = drafts.length === 1 ? `the draft lumbar ${drafts[0]?.modality ?? ''}`.trim() : 'the draft lumbar imaging';
+      return {
+        summary: `Low-value imaging: no red flags and pain under ${facts.settings.conservativeWindowWeeks} weeks; consider withdrawing ${what}`,
+        guidance: [
+          `Imaging in the first ${facts.settings.conservativeWindowWeeks} weeks of back pain without red flags does not improve outcomes (Choosing Wisely, ACR V1, HEDIS/CMS166).`,
+          ...conservativeGuidance(facts.settings),
+        ],
+        fired: facts.fired('LBP', 'LEG', 'AGE50'),
+        notes,
+        withdraw: withdrawable,
+        orders: physiotherapyUnlessTried(facts),
+        overrideReasons: ['red-flag-undocumented', 'specialist-requested', 'surgical-planning'],
+      };
+    },
+  },
+
+  'insufficient-data': {
+    row: 'D13',
+    topic: 'insufficient-data',
+    indicator: 'info',
+    sources: ['ARGONAUT-PAMA', 'ACR-LBP'],
+    phase: 3,
+    reads: ['LBP', 'LEG', 'ARM'],
+    evaluate(facts, firedBefore) {
+      if (!facts.orderContext || facts.reviewedImaging.length === 0 || anyRedFlag(firedBefore)) return undefined;
+      const ep = facts.episode;
+      if (!ep.present) {
+        return {
+          summary: 'Insufficient data to assess this spine imaging order: no back, leg or arm pain is recorded',
+          guidance: ['Record the indication (back pain, sciatica or arm radiation, with onset) so appropriateness can be assessed.'],
+          fired: [],
+          notes: ['No appropriateness rating is given without an indication.'],
+        };
+      }
+      // Unknown onset with lumbar imaging: the low-value judgement (D10) would be a guess.
+      const lumbar = lumbarDrafts(facts);
+      if (ep.weeks === undefined && lumbar.length > 0 && (facts.has('LBP') || facts.has('LEG'))) {
+        return {
+          summary: 'Cannot judge this lumbar imaging order: the onset of the back or leg pain is not recorded',
+          guidance: [
+            `Record the onset date. Under ${facts.settings.conservativeWindowWeeks} weeks without red flags, imaging is usually not appropriate; after that it may be.`,
+          ],
+          fired: facts.fired('LBP', 'LEG', 'ARM'),
+          notes: [durationNote(facts), 'No low-value rating is given on a guessed duration.'],
+        };
+      }
+      return undefined;
+    },
+  },
+
+  'conservative-care': {
+    row: 'D8',
+    topic: 'conservative-care',
+    indicator: 'info',
+    sources: ['ACP17', 'NG59', 'S0', 'S2'],
+    phase: 4,
+    reads: RED_FLAG_FINDINGS,
+    evaluate(facts, firedBefore) {
+      const ep = facts.episode;
+      // D10 already carries this guidance next to its withdrawal suggestion: one card, not two.
+      if (!ep.present || anyRedFlag(firedBefore) || firedBefore.has('low-value-imaging')) return undefined;
+      const window = facts.settings.conservativeWindowWeeks;
+      const early = ep.weeks === undefined || ep.weeks < window;
+      // Conflict (5): past the window, draft lumbar imaging with no conservative care on record gets the ACR V2 note.
+      const trial = trialNote(facts);
+      const lateWithoutTrial =
+        !early && facts.orderContext && lumbarDrafts(facts).length > 0 && trial !== undefined && !firedBefore.has('persistent-radiculopathy');
+      if (!early && !lateWithoutTrial) return undefined;
+      const notes = [durationNote(facts)];
+      if (ep.weeks === undefined) notes.push(`This advice assumes an episode under ${window} weeks; if it has lasted longer, reassess for persistent radiculopathy.`);
+      if (lateWithoutTrial && trial) notes.push(trial);
+      const extraSources: string[] = [];
+      const cervicalDraft = facts.reviewedImaging.some((d) => d.region === 'cervical' && d.modality === 'MR');
+      if (cervicalDraft && facts.has('ARM') && !facts.has('LEG')) {
+        // D12: cervical radiculopathy MRI is not low value (ACR cervical); never apply the lumbar 6-week rule.
+        notes.push('The draft cervical MRI is not rated low value: ACR rates MRI usually appropriate for new or increasing cervical radiculopathy.');
+        extraSources.push('ACR-CERVICAL');
+      }
+      if (lateWithoutTrial) extraSources.push('ACR-LBP');
+      return {
+        summary: lateWithoutTrial
+          ? 'No conservative care on record: try NSAID, physiotherapy and activity before imaging (ACR V2)'
+          : `No red flags: conservative care (stay active, ${facts.settings.firstLineAnalgesic === 'nsaid-first' ? 'NSAID first' : 'analgesia'}, heat, physio); no imaging now`,
+        guidance: [...conservativeGuidance(facts.settings), ...(early ? [`No imaging in the first ${window} weeks without red flags.`] : [])],
+        fired: facts.fired('LBP', 'LEG', 'ARM', 'PAIN', 'TRIAL'),
+        notes,
+        orders: physiotherapyUnlessTried(facts),
+        extraSources,
+      };
+    },
+  },
+};
+
+function physiotherapyUnlessTried(facts: Facts): OrderNeed[] {
+  const trial = facts.finding('TRIAL');
+  const hadPhysio = trial.state === 'present' && trial.evidence.some((e) => e.qualifiers?.includes('physiotherapy'));
+  return hadPhysio ? [] : [{ key: 'referral-physiotherapy', priority: 'routine', recommended: false }];
+}
+
+/** The rows in evaluation order: by phase, then table order. */
+export const RULES_IN_ORDER: readonly DecisionRule[] = Object.values(RULES).sort((a, b) => a.phase - b.phase);
+
+export function ruleForTopic(topic: CardTopic): DecisionRule {
+  return RULES[topic];
+}
