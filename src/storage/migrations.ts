@@ -1,0 +1,91 @@
+/**
+ * Schema versions, applied in order at startup by both back-ends (each records what it applied in
+ * schema_migrations). Never edit a released migration: add the next one.
+ * Column names are the same on both sides so the report SQL is shared; types differ where each
+ * database has a better one (timestamps, booleans, JSON).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'issued cards, feedback, store metadata',
+    sqlite: `
+      CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE issued_cards (
+        card_uuid TEXT PRIMARY KEY,
+        service_id TEXT NOT NULL,
+        hook TEXT NOT NULL,
+        hook_instance TEXT NOT NULL,
+        topic TEXT,
+        indicator TEXT NOT NULL,
+        suggestion_uuids TEXT NOT NULL,
+        patient_hash TEXT,
+        issuer TEXT,
+        tenant TEXT,
+        issued_at INTEGER NOT NULL
+      );
+      CREATE INDEX issued_cards_issued_at ON issued_cards (issued_at);
+      CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        dedup_key TEXT NOT NULL UNIQUE,
+        service_id TEXT NOT NULL,
+        card_uuid TEXT NOT NULL,
+        card_known INTEGER NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'overridden')),
+        accepted_suggestions TEXT,
+        override_reason_system TEXT,
+        override_reason_code TEXT,
+        override_reason_display TEXT,
+        override_comment TEXT,
+        outcome_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        issuer TEXT,
+        tenant TEXT
+      );
+      CREATE INDEX feedback_card_uuid ON feedback (card_uuid);
+      CREATE INDEX feedback_received_at ON feedback (received_at);
+    `,
+    postgres: `
+      CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE issued_cards (
+        card_uuid TEXT PRIMARY KEY,
+        service_id TEXT NOT NULL,
+        hook TEXT NOT NULL,
+        hook_instance TEXT NOT NULL,
+        topic TEXT,
+        indicator TEXT NOT NULL,
+        suggestion_uuids JSONB NOT NULL,
+        patient_hash TEXT,
+        issuer TEXT,
+        tenant TEXT,
+        issued_at TIMESTAMPTZ NOT NULL
+      );
+      CREATE INDEX issued_cards_issued_at ON issued_cards (issued_at);
+      CREATE TABLE feedback (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        dedup_key TEXT NOT NULL UNIQUE,
+        service_id TEXT NOT NULL,
+        card_uuid TEXT NOT NULL,
+        card_known BOOLEAN NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'overridden')),
+        accepted_suggestions JSONB,
+        override_reason_system TEXT,
+        override_reason_code TEXT,
+        override_reason_display TEXT,
+        override_comment TEXT,
+        outcome_at TIMESTAMPTZ NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL,
+        issuer TEXT,
+        tenant TEXT
+      );
+      CREATE INDEX feedback_card_uuid ON feedback (card_uuid);
+      CREATE INDEX feedback_received_at ON feedback (received_at);
+    `,
+  },
+];

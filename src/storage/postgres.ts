@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { CardsIssued } from '../events.js';
+import {
+  assembleReport,
+  CardWriter,
+  errorSummary,
+  feedbackRow,
+  PATIENT_KEY_META,
+  patientHasher,
+  REPORT_SQL,
+  retentionCutoff,
+  type IssuedCardRow,
+  type ReportQueryRows,
+} from './common.js';
+import { MIGRATIONS } from './migrations.js';
+import type { FeedbackResult, Report, Store, StoreCounts, StoreOptions, StoreStats } from './types.js';
+
+const DAY_MS = 86_400_000;
+/** Any constant works; it only has to be the same for every replica of this service. */
+const MIGRATION_LOCK = 7_301_946_551;
+const CARD_COLUMNS = 11;
+
+/**
+ * The server store (node-postgres pool). A commit returns once PostgreSQL has flushed its WAL
+ * (synchronous_commit defaults to on), so acknowledged feedback is durable. A statement timeout
+ * bounds every write: a stuck database makes card writes fail and be counted, not pile up.
+ */
+export async function openPostgresStore(connectionString: string, opts: StoreOptions): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString,
+    max: 5,
+    connectionTimeoutMillis: 5000,
+    statement_timeout: opts.statementTimeoutMs ?? 5000,
+    application_name: 'spine-cds',
+  });
+  // An idle client losing its connection emits here; unhandled it would crash the process.
+  pool.on('error', (err) => opts.logger.error({ err: errorSummary(err) }, 'postgres: idle connection error'));
+
+  let patientKey: string;
+  try {
+    await migrate(pool);
+    patientKey = opts.patientKey ?? (await storedPatientKey(pool));
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+
+  const writeCards = async (rows: IssuedCardRow[]): Promise<void> => {
+    const values: unknown[] = [];
+    const tuples = rows.map((r, i) => {
+      values.push(r.cardUuid, r.serviceId, r.hook, r.hookInstance, r.topic, r.indicator, r.suggestionUuids, r.patientHash, r.issuer, r.tenant, r.issuedAt);
+      return `(${Array.from({ length: CARD_COLUMNS }, (_, j) => `$${i * CARD_COLUMNS + j + 1}`).join(', ')})`;
+    });
+    // One statement is one transaction: a batch is written whole or not at all.
+    await pool.query(
+      `INSERT INTO issued_cards (card_uuid, service_id, hook, hook_instance, topic, indicator, suggestion_uuids, patient_hash, issuer, tenant, issued_at)
+       VALUES ${tuples.join(', ')} ON CONFLICT (card_uuid) DO NOTHING`,
+      values,
+    );
+  };
+  const writer = new CardWriter(writeCards, patientHasher(patientKey), opts.logger, {
+    slowWriteMs: opts.slowWriteMs ?? 1000,
+    maxQueue: opts.maxQueue ?? 10_000,
+  });
+
+  let open = true;
+  const purge = async (now = new Date()): Promise<{ cards: number; feedback: number }> => {
+    const cutoff = retentionCutoff(opts.retentionDays, now);
+    if (!cutoff) return { cards: 0, feedback: 0 };
+    const cards = await pool.query('DELETE FROM issued_cards WHERE issued_at < $1', [cutoff]);
+    const feedback = await pool.query('DELETE FROM feedback WHERE received_at < $1', [cutoff]);
+    return { cards: cards.rowCount ?? 0, feedback: feedback.rowCount ?? 0 };
+  };
+  const runPurge = (): void => {
+    purge().then(
+      (n) => (n.cards || n.feedback ? opts.logger.info({ purged: n, retentionDays: opts.retentionDays }, 'store retention purge') : undefined),
+      (err: unknown) => opts.logger.error({ err: errorSummary(err) }, 'store retention purge failed'),
+    );
+  };
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.maintenance !== false) {
+    runPurge();
+    timer = setInterval(runPurge, DAY_MS);
+    timer.unref();
+  }
+
+  return {
+    kind: 'postgres',
+    ready: () => open,
+    cardsIssued(event: CardsIssued): void {
+      try {
+        if (open) writer.enqueue(event);
+      } catch (err) {
+        opts.logger.error({ err: errorSummary(err) }, 'card store enqueue failed');
+      }
+    },
+    async recordFeedback(serviceId, entries, client) {
+      await writer.flush();
+      const result: FeedbackResult = { stored: 0, duplicates: 0, unknownCards: 0 };
+      const receivedAt = new Date();
+      const conn = await pool.connect();
+      try {
+        await conn.query('BEGIN');
+        for (const entry of entries) {
+          const f = feedbackRow(serviceId, entry, receivedAt, client);
+          const known = (await conn.query('SELECT 1 FROM issued_cards WHERE card_uuid = $1 AND service_id = $2', [f.cardUuid, serviceId])).rowCount! > 0;
+          const inserted = await conn.query(
+            `INSERT INTO feedback (dedup_key, service_id, card_uuid, card_known, outcome, accepted_suggestions, override_reason_system,
+               override_reason_code, override_reason_display, override_comment, outcome_at, received_at, issuer, tenant)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (dedup_key) DO NOTHING`,
+            [f.dedupKey, f.serviceId, f.cardUuid, known, f.outcome, f.acceptedSuggestions, f.reasonSystem, f.reasonCode, f.reasonDisplay, f.comment, f.outcomeAt, f.receivedAt, f.issuer, f.tenant],
+          );
+          if (inserted.rowCount === 0) result.duplicates += 1;
+          else {
+            result.stored += 1;
+            if (!known) result.unknownCards += 1;
+          }
+        }
+        await conn.query('COMMIT');
+        return result;
+      } catch (err) {
+        await conn.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        conn.release();
+      }
+    },
+    async report({ since }): Promise<Report> {
+      const [cards, outcomes, reasons] = await Promise.all([
+        pool.query(numbered(REPORT_SQL.cards), [since]),
+        pool.query(numbered(REPORT_SQL.outcomes), [since, since]),
+        pool.query(numbered(REPORT_SQL.reasons), [since, since]),
+      ]);
+      const q: ReportQueryRows = {
+        cards: cards.rows as ReportQueryRows['cards'],
+        outcomes: outcomes.rows as ReportQueryRows['outcomes'],
+        reasons: reasons.rows as ReportQueryRows['reasons'],
+      };
+      return assembleReport(since, q);
+    },
+    flush: () => writer.flush(),
+    purge,
+    stats: (): StoreStats => writer.stats(),
+    async counts(): Promise<StoreCounts> {
+      const { rows } = await pool.query<{ issued: string; feedback: string; unknown: string }>(
+        `SELECT (SELECT COUNT(*) FROM issued_cards) AS issued, (SELECT COUNT(*) FROM feedback) AS feedback,
+                (SELECT COUNT(*) FROM feedback WHERE NOT card_known) AS unknown`,
+      );
+      const r = rows[0]!;
+      return { issuedCards: Number(r.issued), feedback: Number(r.feedback), unknownCardFeedback: Number(r.unknown) };
+    },
+    async close() {
+      if (!open) return;
+      if (timer) clearInterval(timer);
+      await writer.flush();
+      open = false;
+      await pool.end();
+    },
+  };
+}
+
+/** `?` → `$1, $2, …` (the shared report SQL has no `?` inside literals). */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  const conn = await pool.connect();
+  try {
+    await conn.query('BEGIN');
+    // Replicas starting together queue here; the first migrates, the others then find nothing to do.
+    await conn.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await conn.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    const { rows } = await conn.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      await conn.query(m.postgres);
+      await conn.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+    }
+    await conn.query('COMMIT');
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
+}
+
+async function storedPatientKey(pool: pg.Pool): Promise<string> {
+  await pool.query('INSERT INTO store_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [PATIENT_KEY_META, randomBytes(32).toString('base64url')]);
+  const { rows } = await pool.query<{ value: string }>('SELECT value FROM store_meta WHERE key = $1', [PATIENT_KEY_META]);
+  return rows[0]!.value;
+}

@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { AuthenticatedClient } from '../auth/types.js';
+import type { CardsIssued } from '../events.js';
+import {
+  assembleReport,
+  CardWriter,
+  errorSummary,
+  feedbackRow,
+  PATIENT_KEY_META,
+  patientHasher,
+  REPORT_SQL,
+  retentionCutoff,
+  type IssuedCardRow,
+  type ReportQueryRows,
+} from './common.js';
+import { MIGRATIONS } from './migrations.js';
+import type { FeedbackEntry, FeedbackResult, Report, Store, StoreCounts, StoreOptions, StoreStats } from './types.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The embedded store (better-sqlite3). WAL lets the report command read while the service writes;
+ * synchronous=FULL makes every commit fsync the WAL before it returns, so an acknowledged feedback
+ * write survives a crash or a power cut (NORMAL would survive a crash but may lose the last commits
+ * on power loss). Measured here: about 0.25 ms per commit.
+ * better-sqlite3 is synchronous: card batches are written after the response, one transaction per batch.
+ * One process per file: a second writer would wait on the lock (busy_timeout) inside the event loop.
+ */
+export async function openSqliteStore(path: string, opts: StoreOptions): Promise<Store> {
+  const memory = path === ':memory:';
+  if (!memory && !opts.mustExist) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { fileMustExist: Boolean(opts.mustExist) && !memory });
+  try {
+    const mode = String(db.pragma('journal_mode = WAL', { simple: true }));
+    if (!memory && mode !== 'wal') {
+      opts.logger.warn({ journalMode: mode }, 'sqlite: WAL mode unavailable on this file system; using the default journal');
+    }
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 1000');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+
+  const patientKey = opts.patientKey ?? storedPatientKey(db);
+  const insertCard = db.prepare(`
+    INSERT INTO issued_cards (card_uuid, service_id, hook, hook_instance, topic, indicator, suggestion_uuids, patient_hash, issuer, tenant, issued_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (card_uuid) DO NOTHING`);
+  const insertCards = db.transaction((rows: IssuedCardRow[]) => {
+    for (const r of rows) {
+      insertCard.run(r.cardUuid, r.serviceId, r.hook, r.hookInstance, r.topic, r.indicator, r.suggestionUuids, r.patientHash, r.issuer, r.tenant, r.issuedAt.getTime());
+    }
+  });
+  const cardKnown = db.prepare('SELECT 1 FROM issued_cards WHERE card_uuid = ? AND service_id = ?').pluck();
+  const insertFeedback = db.prepare(`
+    INSERT INTO feedback (dedup_key, service_id, card_uuid, card_known, outcome, accepted_suggestions, override_reason_system,
+      override_reason_code, override_reason_display, override_comment, outcome_at, received_at, issuer, tenant)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (dedup_key) DO NOTHING`);
+  const insertFeedbackBatch = db.transaction((serviceId: string, entries: FeedbackEntry[], client?: AuthenticatedClient): FeedbackResult => {
+    const result: FeedbackResult = { stored: 0, duplicates: 0, unknownCards: 0 };
+    const receivedAt = new Date();
+    for (const entry of entries) {
+      const f = feedbackRow(serviceId, entry, receivedAt, client);
+      const known = cardKnown.get(f.cardUuid, serviceId) !== undefined;
+      const { changes } = insertFeedback.run(
+        f.dedupKey, f.serviceId, f.cardUuid, known ? 1 : 0, f.outcome, f.acceptedSuggestions, f.reasonSystem,
+        f.reasonCode, f.reasonDisplay, f.comment, f.outcomeAt.getTime(), f.receivedAt.getTime(), f.issuer, f.tenant,
+      );
+      if (changes === 0) result.duplicates += 1;
+      else {
+        result.stored += 1;
+        if (!known) result.unknownCards += 1;
+      }
+    }
+    return result;
+  });
+  const reportCards = db.prepare(REPORT_SQL.cards);
+  const reportOutcomes = db.prepare(REPORT_SQL.outcomes);
+  const reportReasons = db.prepare(REPORT_SQL.reasons);
+
+  const writer = new CardWriter(async (rows) => void insertCards(rows), patientHasher(patientKey), opts.logger, {
+    slowWriteMs: opts.slowWriteMs ?? 1000,
+    maxQueue: opts.maxQueue ?? 10_000,
+  });
+
+  let open = true;
+  const purge = async (now = new Date()): Promise<{ cards: number; feedback: number }> => {
+    const cutoff = retentionCutoff(opts.retentionDays, now);
+    if (!cutoff) return { cards: 0, feedback: 0 };
+    return db.transaction(() => ({
+      cards: db.prepare('DELETE FROM issued_cards WHERE issued_at < ?').run(cutoff.getTime()).changes,
+      feedback: db.prepare('DELETE FROM feedback WHERE received_at < ?').run(cutoff.getTime()).changes,
+    }))();
+  };
+  const runPurge = (): void => {
+    purge().then(
+      (n) => (n.cards || n.feedback ? opts.logger.info({ purged: n, retentionDays: opts.retentionDays }, 'store retention purge') : undefined),
+      (err: unknown) => opts.logger.error({ err: errorSummary(err) }, 'store retention purge failed'),
+    );
+  };
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.maintenance !== false) {
+    runPurge();
+    timer = setInterval(runPurge, DAY_MS);
+    timer.unref();
+  }
+
+  return {
+    kind: 'sqlite',
+    ready: () => open,
+    cardsIssued(event: CardsIssued): void {
+      try {
+        if (open) writer.enqueue(event);
+      } catch (err) {
+        // The CardSink contract: never throw into the hook response path.
+        opts.logger.error({ err: errorSummary(err) }, 'card store enqueue failed');
+      }
+    },
+    async recordFeedback(serviceId, entries, client) {
+      // Cards still in the queue are written first, so feedback on a card issued a moment ago is not flagged unknown.
+      await writer.flush();
+      return insertFeedbackBatch(serviceId, entries, client);
+    },
+    async report({ since }): Promise<Report> {
+      const t = since.getTime();
+      const q: ReportQueryRows = {
+        cards: reportCards.all(t) as ReportQueryRows['cards'],
+        outcomes: reportOutcomes.all(t, t) as ReportQueryRows['outcomes'],
+        reasons: reportReasons.all(t, t) as ReportQueryRows['reasons'],
+      };
+      return assembleReport(since, q);
+    },
+    flush: () => writer.flush(),
+    purge,
+    stats: (): StoreStats => writer.stats(),
+    async counts(): Promise<StoreCounts> {
+      const row = db
+        .prepare(`SELECT (SELECT COUNT(*) FROM issued_cards) AS issuedCards, (SELECT COUNT(*) FROM feedback) AS feedback,
+                         (SELECT COUNT(*) FROM feedback WHERE card_known = 0) AS unknownCardFeedback`)
+        .get() as StoreCounts;
+      return { ...row };
+    },
+    async close() {
+      if (!open) return;
+      if (timer) clearInterval(timer);
+      await writer.flush();
+      open = false;
+      db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  const pending = MIGRATIONS.filter((m) => !applied.has(m.version));
+  if (pending.length === 0) return;
+  // IMMEDIATE takes the write lock first, so two processes starting together cannot both migrate.
+  db.transaction(() => {
+    const again = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+    for (const m of pending) {
+      if (again.has(m.version)) continue;
+      db.exec(m.sqlite);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+    }
+  }).immediate();
+}
+
+/** The generated key is created once, in the same database, so restarts keep counting the same patients. */
+function storedPatientKey(db: Database.Database): string {
+  db.prepare('INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(PATIENT_KEY_META, randomBytes(32).toString('base64url'));
+  return db.prepare('SELECT value FROM store_meta WHERE key = ?').pluck().get(PATIENT_KEY_META) as string;
+}

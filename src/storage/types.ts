@@ -1,0 +1,110 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
+import type { AuthenticatedClient } from '../auth/types.js';
+import type { CardSink } from '../events.js';
+
+/** One CDS Hooks 2.0 feedback entry, as validated by the feedback route (checklist §5). */
+export interface FeedbackEntry {
+  card: string;
+  outcome: 'accepted' | 'overridden';
+  /** Present (one or more) when the outcome is accepted. */
+  acceptedSuggestions?: Array<{ id: string }>;
+  /** For overridden outcomes: a coded reason, a free-text comment, or both. */
+  overrideReason?: { reason?: { system?: string; code: string; display?: string }; userComment?: string };
+  /** RFC 3339 instant. */
+  outcomeTimestamp: string;
+}
+
+export interface FeedbackResult {
+  /** Entries written by this call. */
+  stored: number;
+  /** Entries already stored (an EHR retry), or repeated within the call: acknowledged, not written again. */
+  duplicates: number;
+  /** Stored entries whose card uuid this service never issued (or whose card record has expired). */
+  unknownCards: number;
+}
+
+export interface OverrideReasonCount {
+  /** The coded reason's display or code; "(comment only)" when the clinician only typed a comment. */
+  label: string;
+  system?: string;
+  code?: string;
+  cards: number;
+}
+
+/** One line of the analytics report: a service and a card topic. */
+export interface ReportRow {
+  serviceId: string;
+  /** `source.topic.code` of the cards; "(no topic)" for cards without one; "(unknown card)" for feedback on cards not on record. */
+  topic: string;
+  cardsIssued: number;
+  /** Distinct patients the cards went to (counted through the keyed hash). */
+  patients: number;
+  /** Cards with at least one accepted feedback entry. */
+  accepted: number;
+  /** Cards with at least one overridden feedback entry. */
+  overridden: number;
+  /** accepted / (accepted + overridden); null when no card of the row has feedback. */
+  acceptanceRate: number | null;
+  /** Most frequent override reasons, at most five, most frequent first. */
+  topOverrideReasons: OverrideReasonCount[];
+}
+
+export interface Report {
+  since: string;
+  generatedAt: string;
+  rows: ReportRow[];
+}
+
+/** In-process counters for the background card writer (exposed for logs, tests and a future /metrics). */
+export interface StoreStats {
+  /** Card events waiting to be written. */
+  queued: number;
+  /** Card events written. */
+  written: number;
+  /** Card events lost: a write failed, or the queue was full. */
+  failed: number;
+  /** Batches whose write took longer than the slow-write threshold. */
+  slowWrites: number;
+}
+
+export interface StoreCounts {
+  issuedCards: number;
+  feedback: number;
+  unknownCardFeedback: number;
+}
+
+export interface Store extends CardSink {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Open and migrated. A database that is down does not make the service unready: cards still go out. */
+  ready(): boolean;
+  /** Writes the entries in one transaction and resolves only once the write is durable (committed and synced). */
+  recordFeedback(serviceId: string, entries: FeedbackEntry[], client?: AuthenticatedClient): Promise<FeedbackResult>;
+  report(opts: { since: Date }): Promise<Report>;
+  /** Resolves once every card event queued so far has been written (or counted as failed). */
+  flush(): Promise<void>;
+  /** Deletes records older than the retention period; returns how many rows went. Runs at open and daily. */
+  purge(now?: Date): Promise<{ cards: number; feedback: number }>;
+  stats(): StoreStats;
+  counts(): Promise<StoreCounts>;
+  /** Flushes queued card events, then closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  logger: FastifyBaseLogger | Logger;
+  /** Days to keep issued cards and feedback; 0 keeps them forever. */
+  retentionDays: number;
+  /** HMAC key for patient identifiers. When absent, a random key is generated once and kept in the database. */
+  patientKey?: string;
+  /** Run the retention purge at open and daily (default true; the report command turns it off). */
+  maintenance?: boolean;
+  /** For sqlite: fail instead of creating a missing database file (the report command). */
+  mustExist?: boolean;
+  /** A card batch slower than this is logged and counted (default 1000 ms). */
+  slowWriteMs?: number;
+  /** PostgreSQL statement timeout, so a stuck write fails and is counted instead of piling up (default 5000 ms). */
+  statementTimeoutMs?: number;
+  /** Card events held in memory while the database is slow; beyond it new events are dropped and counted (default 10,000). */
+  maxQueue?: number;
+}
