@@ -1,0 +1,675 @@
+import type { PatientRecord } from '../record.js';
+import { completedYears, DAY_MS, parseFhirDate, type FhirInstant } from './dates.js';
+import type { LoadedDefinition, MappingSet } from './loader.js';
+import {
+  asArray,
+  indexRecord,
+  isObject,
+  readCodings,
+  referenceOf,
+  type CodingRef,
+  type IndexedType,
+  type Json,
+  type RecordIndex,
+} from './record-index.js';
+import type { Comparator, CriterionInput, StatusRule, WindowRule } from './schema.js';
+import {
+  FINDING_IDS,
+  type DataQualityNote,
+  type Evidence,
+  type Finding,
+  type FindingId,
+  type FindingsResult,
+  type Laterality,
+  type Limb,
+  type SpinalRegion,
+} from './types.js';
+import { convertUnit } from './units.js';
+import { ICD10CM, ICD10WHO, type CompiledValueSet } from './valueset.js';
+
+type Criterion<K extends CriterionInput['kind']> = Extract<CriterionInput, { kind: K }>;
+
+/** What one criterion found. `judged` is false when the data needed to rule it out was not there. */
+interface Outcome {
+  evidence: Evidence[];
+  judged: boolean;
+  missing?: string;
+}
+
+interface Ctx {
+  mappings: MappingSet;
+  index: RecordIndex;
+  record: PatientRecord;
+  now: number;
+  results: Partial<Record<FindingId, Finding>>;
+  notes: DataQualityNote[];
+  noteKeys: Set<string>;
+  findingId: FindingId;
+}
+
+const UCUM = 'http://unitsofmeasure.org';
+
+/**
+ * Turns the record into the findings of clinical-spec.md (a). Pure; never throws: anything it cannot
+ * read is skipped with a data-quality note, and a finding whose data was not there is `unknown`.
+ */
+export function evaluateFindings(mappings: MappingSet, record: PatientRecord, now: Date): FindingsResult {
+  const nowMs = now instanceof Date && Number.isFinite(now.getTime()) ? now.getTime() : Date.now();
+  const notes: DataQualityNote[] = [];
+  const noteKeys = new Set<string>();
+  let index: RecordIndex;
+  try {
+    index = indexRecord(record);
+  } catch {
+    index = indexRecord({} as PatientRecord);
+    notes.push({ message: 'The patient record could not be read; every finding is unknown.' });
+  }
+  const results: Partial<Record<FindingId, Finding>> = {};
+  const ctx: Ctx = { mappings, index, record, now: nowMs, results, notes, noteKeys, findingId: 'LBP' };
+  for (const def of mappings.definitions) {
+    ctx.findingId = def.id;
+    try {
+      results[def.id] = evaluateDefinition(def, ctx);
+    } catch (err) {
+      results[def.id] = {
+        id: def.id,
+        label: def.label,
+        sources: def.sources,
+        state: 'unknown',
+        evidence: [],
+        note: `Could not be evaluated: ${(err as Error)?.message ?? String(err)}`,
+      };
+    }
+  }
+  const findings = {} as Record<FindingId, Finding>;
+  for (const id of FINDING_IDS) {
+    findings[id] = results[id] ?? { id, label: id, sources: [], state: 'unknown', evidence: [], note: 'No mapping defines this finding.' };
+  }
+  return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes };
+}
+
+function note(ctx: Ctx, message: string, reference?: string): void {
+  const key = `${ctx.findingId}|${reference ?? ''}|${message}`;
+  if (ctx.noteKeys.has(key)) return;
+  ctx.noteKeys.add(key);
+  ctx.notes.push(reference ? { reference, findingId: ctx.findingId, message } : { findingId: ctx.findingId, message });
+}
+
+function evaluateDefinition(def: LoadedDefinition, ctx: Ctx): Finding {
+  const evidence: Evidence[] = [];
+  const missing: string[] = [];
+  let judged = true;
+  for (const c of def.criteria) {
+    const out = evaluateCriterion(c, ctx);
+    evidence.push(...out.evidence);
+    if (!out.judged) {
+      judged = false;
+      if (out.missing) missing.push(out.missing);
+    }
+  }
+  const finding: Finding = {
+    id: def.id,
+    label: def.label,
+    sources: def.sources,
+    state: evidence.length > 0 ? 'present' : judged ? 'absent' : 'unknown',
+    evidence,
+  };
+  if (evidence.length > 0) {
+    const lat = unique(evidence.map((e) => e.laterality));
+    const limbs = unique(evidence.map((e) => e.limb));
+    const regions = unique(evidence.map((e) => e.region));
+    if (lat.length) finding.laterality = lat as Laterality[];
+    if (limbs.length) finding.limbs = limbs as Limb[];
+    if (regions.length) finding.regions = regions as SpinalRegion[];
+    const onset = earliest(evidence);
+    if (onset) finding.onset = onset;
+  } else if (finding.state === 'unknown') {
+    finding.note = def.unknownNote ?? (missing.length ? `Not enough data: ${unique(missing).join('; ')}.` : 'Not enough data.');
+  }
+  return finding;
+}
+
+function unique<T>(xs: (T | undefined)[]): T[] {
+  return [...new Set(xs.filter((x): x is T => x !== undefined))];
+}
+
+function earliest(evidence: Evidence[]): string | undefined {
+  let best: { iso: string; start: number } | undefined;
+  for (const e of evidence) {
+    const d = parseFhirDate(e.date);
+    if (d && (!best || d.start < best.start)) best = { iso: d.iso, start: d.start };
+  }
+  return best?.iso;
+}
+
+function evaluateCriterion(c: CriterionInput, ctx: Ctx): Outcome {
+  switch (c.kind) {
+    case 'coded':
+      return evaluateCoded(c, ctx);
+    case 'measurement':
+      return evaluateMeasurement(c, ctx);
+    case 'age':
+      return evaluateAge(c, ctx);
+    case 'weight-change':
+      return evaluateWeightChange(c, ctx);
+    case 'medication-days':
+      return evaluateMedicationDays(c, ctx);
+    case 'derived':
+      return evaluateDerived(c, ctx);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces
+
+function valueSet(ctx: Ctx, ref: string): CompiledValueSet {
+  const vs = ctx.mappings.valueSets.get(ref);
+  if (!vs) throw new Error(`ValueSet ${ref} not loaded`);
+  return vs;
+}
+
+function run(ctx: Ctx, source: string, resource: unknown): unknown[] {
+  const fn = ctx.mappings.expressions.get(source);
+  if (!fn) return [];
+  try {
+    return fn(resource);
+  } catch {
+    return [];
+  }
+}
+
+const DOTLESS_ICD = /^([A-Z][0-9][0-9A-Z])([0-9A-Z]{1,4})$/;
+
+interface Candidate {
+  resource: Json;
+  coding: CodingRef;
+  display?: string;
+}
+
+/** Resources of `type` whose code element carries a coding in the value set. */
+function candidates(ctx: Ctx, type: IndexedType, vs: CompiledValueSet): Candidate[] {
+  const idx = ctx.index.types.get(type);
+  if (!idx) return [];
+  const out: Candidate[] = [];
+  const seen = new Set<Json>();
+  for (const { coding, resources } of idx.byCoding.values()) {
+    const hit = vs.lookup(coding.system, coding.code);
+    if (!hit) {
+      if (coding.system === ICD10CM || coding.system === ICD10WHO) warnDotless(ctx, type, vs, coding, resources);
+      continue;
+    }
+    for (const resource of resources) {
+      if (seen.has(resource)) continue;
+      seen.add(resource);
+      const display = coding.display ?? hit.display;
+      out.push(display === undefined ? { resource, coding } : { resource, coding, display });
+    }
+  }
+  return out;
+}
+
+/** FHIR writes ICD-10-CM with its dot; a dotless code is not matched, but never silently. */
+function warnDotless(ctx: Ctx, type: string, vs: CompiledValueSet, coding: CodingRef, resources: Json[]): void {
+  const m = DOTLESS_ICD.exec(coding.code);
+  if (!m) return;
+  const dotted = `${m[1]}.${m[2]}`;
+  if (!vs.lookup(coding.system, dotted)) return;
+  for (const r of resources) {
+    note(ctx, `ICD-10 code "${coding.code}" is written without its dot; it was not matched (did it mean ${dotted}?)`, referenceOf(type, r));
+  }
+}
+
+function statusCodes(type: string, resource: Json): string[] | undefined {
+  const el = type === 'Condition' ? resource.clinicalStatus : resource.status;
+  if (typeof el === 'string') return [el];
+  const codes = readCodings(el).map((c) => c.code);
+  if (codes.length) return codes;
+  // A CodeableConcept with only codes and no system still says something.
+  if (isObject(el)) {
+    const bare = asArray(el.coding).flatMap((c) => (isObject(c) && typeof c.code === 'string' ? [c.code] : []));
+    if (bare.length) return bare;
+  }
+  return undefined;
+}
+
+function verificationCodes(resource: Json): string[] {
+  const el = resource.verificationStatus;
+  if (typeof el === 'string') return [el];
+  if (!isObject(el)) return [];
+  return asArray(el.coding).flatMap((c) => (isObject(c) && typeof c.code === 'string' ? [c.code] : []));
+}
+
+type StatusVerdict = 'counts' | 'counts-if-recent' | 'no';
+
+function judgeStatus(ctx: Ctx, rule: StatusRule, type: string, resource: Json, ref: string | undefined): StatusVerdict {
+  if (rule.excludedVerification && verificationCodes(resource).some((v) => rule.excludedVerification?.includes(v))) return 'no';
+  if (rule.allowed === 'any') return 'counts';
+  const codes = statusCodes(type, resource);
+  if (!codes) {
+    const field = type === 'Condition' ? 'clinicalStatus' : 'status';
+    if (rule.whenMissing === 'count') {
+      note(ctx, `${type} has no ${field}; counted as current.`, ref);
+      return 'counts';
+    }
+    note(ctx, `${type} has no ${field}; not used.`, ref);
+    return 'no';
+  }
+  if (codes.some((c) => (rule.allowed as string[]).includes(c))) return 'counts';
+  return rule.otherStatusesWithinDays !== undefined ? 'counts-if-recent' : 'no';
+}
+
+function firstDate(ctx: Ctx, sources: string[], resource: Json, ref: string | undefined): FhirInstant | undefined {
+  for (const src of sources) {
+    for (const v of run(ctx, src, resource)) {
+      const d = parseFhirDate(v);
+      if (d) return d;
+      if (v !== undefined && v !== null) note(ctx, `Unreadable date ${JSON.stringify(v)?.slice(0, 40)} ignored.`, ref);
+    }
+  }
+  return undefined;
+}
+
+/** The earliest instant a date may have to still count, or undefined for no window. */
+function windowStart(ctx: Ctx, w: WindowRule | undefined): number | undefined {
+  if (!w) return undefined;
+  if (w.sinceOnsetOf) {
+    const starts = w.sinceOnsetOf
+      .map((id) => ctx.results[id])
+      .filter((f): f is Finding => f?.state === 'present' && f.onset !== undefined)
+      .map((f) => parseFhirDate(f.onset)?.start)
+      .filter((n): n is number => n !== undefined);
+    if (starts.length) return Math.min(...starts);
+  }
+  return w.lookbackDays !== undefined ? ctx.now - w.lookbackDays * DAY_MS : undefined;
+}
+
+function compare(a: number, op: Comparator, b: number): boolean {
+  switch (op) {
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+  }
+}
+
+function conceptText(resource: Json, type: IndexedType): string | undefined {
+  const el = type === 'MedicationStatement' || type === 'MedicationRequest' ? resource.medicationCodeableConcept : resource.code;
+  return isObject(el) && typeof el.text === 'string' ? el.text : undefined;
+}
+
+interface EvidenceShape {
+  limb?: Limb | undefined;
+  region?: SpinalRegion | undefined;
+  laterality?: { codings?: string | undefined; left?: string | undefined; right?: string | undefined; bilateral?: string | undefined; fixed?: 'left' | 'right' | 'bilateral' | undefined } | undefined;
+  qualifiers?: string[] | undefined;
+  qualifiersByValueSet?: { valueSet: string; qualifier: string }[] | undefined;
+}
+
+function baseEvidence(ctx: Ctx, shape: EvidenceShape, type: IndexedType, cand: Candidate, date: FhirInstant | undefined): Evidence {
+  const { resource, coding } = cand;
+  const ev: Evidence = {
+    display: cand.display ?? conceptText(resource, type) ?? `${coding.system}|${coding.code}`,
+    code: cand.display === undefined ? { system: coding.system, code: coding.code } : { system: coding.system, code: coding.code, display: cand.display },
+  };
+  const ref = referenceOf(type, resource);
+  if (ref) ev.reference = ref;
+  if (date) ev.date = date.iso;
+  if (shape.limb) ev.limb = shape.limb;
+  if (shape.region) ev.region = shape.region;
+  if (shape.laterality) ev.laterality = lateralityOf(ctx, shape.laterality, resource);
+  const qualifiers = [...(shape.qualifiers ?? [])];
+  const codings = ctx.index.codingsOf.get(resource) ?? [coding];
+  for (const q of shape.qualifiersByValueSet ?? []) {
+    const vs = valueSet(ctx, q.valueSet);
+    if (codings.some((c) => vs.lookup(c.system, c.code))) qualifiers.push(q.qualifier);
+  }
+  if (qualifiers.length) ev.qualifiers = unique(qualifiers);
+  return ev;
+}
+
+function lateralityOf(ctx: Ctx, rule: NonNullable<EvidenceShape['laterality']>, resource: Json): Laterality {
+  if (rule.fixed) return rule.fixed;
+  const sides = new Set<'left' | 'right' | 'bilateral'>();
+  if (rule.codings) {
+    for (const v of run(ctx, rule.codings, resource)) {
+      if (!isObject(v) || typeof v.system !== 'string' || typeof v.code !== 'string') continue;
+      for (const side of ['left', 'right', 'bilateral'] as const) {
+        const ref = rule[side];
+        if (ref && valueSet(ctx, ref).lookup(v.system, v.code)) sides.add(side);
+      }
+    }
+  }
+  if (sides.has('bilateral') || (sides.has('left') && sides.has('right'))) return 'bilateral';
+  if (sides.has('left')) return 'left';
+  if (sides.has('right')) return 'right';
+  return 'unspecified';
+}
+
+function unavailable(ctx: Ctx, type: string): Outcome | undefined {
+  return ctx.index.unavailable.has(type) ? { evidence: [], judged: false, missing: `${type} data could not be retrieved` } : undefined;
+}
+
+function noMatchOutcome(rule: CriterionInput & { noMatch: string }, hadData: boolean, what: string): Outcome {
+  if (rule.noMatch === 'absent') return { evidence: [], judged: true };
+  if (rule.noMatch === 'unknown-without-data' && hadData) return { evidence: [], judged: true };
+  return { evidence: [], judged: false, missing: what };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coded resources (Conditions, procedures, orders, medications)
+
+function evaluateCoded(c: Criterion<'coded'>, ctx: Ctx): Outcome {
+  const gap = unavailable(ctx, c.resource);
+  const vs = valueSet(ctx, c.valueSet);
+  const start = windowStart(ctx, c.window);
+  const evidence: Evidence[] = [];
+  for (const cand of candidates(ctx, c.resource, vs)) {
+    const { resource } = cand;
+    const ref = referenceOf(c.resource, resource);
+    const verdict = judgeStatus(ctx, c.status, c.resource, resource, ref);
+    if (verdict === 'no') continue;
+    const date = firstDate(ctx, c.date, resource, ref);
+    if (verdict === 'counts-if-recent') {
+      const limit = ctx.now - (c.status.otherStatusesWithinDays ?? 0) * DAY_MS;
+      if (!date) {
+        note(ctx, `${cand.display ?? cand.coding.code} is not active and has no date; it cannot be placed within ${c.status.otherStatusesWithinDays} days and was not counted.`, ref);
+        continue;
+      }
+      if (date.end < limit) continue;
+    }
+    if (start !== undefined) {
+      if (!date) {
+        if (c.missingDate === 'skip') {
+          note(ctx, `${cand.display ?? cand.coding.code} has no date and was not used.`, ref);
+          continue;
+        }
+        note(ctx, `${cand.display ?? cand.coding.code} has no onset or recorded date; counted as recent because it is current.`, ref);
+      } else if (date.end < start) continue;
+    }
+    if (c.requires) {
+      const req = valueSet(ctx, c.requires.valueSet);
+      const ok = run(ctx, c.requires.codings, resource).some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && req.lookup(v.system, v.code));
+      if (!ok) continue;
+    }
+    evidence.push(baseEvidence(ctx, c, c.resource, cand, date));
+  }
+  if (evidence.length) return { evidence, judged: true };
+  return gap ?? noMatchOutcome(c, true, `no ${c.name} recorded`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measured values (temperature, ESR, CRP, pain score)
+
+interface Reading {
+  cand: Candidate;
+  date: FhirInstant | undefined;
+  value: number;
+  unit: string;
+  ref: string | undefined;
+}
+
+/** A value normalised to the definition's UCUM unit, or undefined with a note saying why not. */
+function readValue(
+  ctx: Ctx,
+  rule: { expression: string; unit: string; unitWhenAbsent?: string | undefined },
+  resource: Json,
+  ref: string | undefined,
+  what: string,
+): { value: number; unit: string } | undefined {
+  const raw = run(ctx, rule.expression, resource)[0];
+  let num: unknown;
+  let unit: string | undefined;
+  if (isObject(raw)) {
+    num = raw.value;
+    const code = typeof raw.code === 'string' && raw.code.trim() && (raw.system === undefined || raw.system === UCUM) ? raw.code.trim() : undefined;
+    unit = code ?? (typeof raw.unit === 'string' && raw.unit.trim() ? raw.unit.trim() : undefined);
+  } else {
+    num = raw;
+  }
+  if (raw === undefined || num === undefined || num === null) {
+    const why = isObject(resource.dataAbsentReason) ? ` (data absent: ${readCodings(resource.dataAbsentReason)[0]?.code ?? 'reason given'})` : '';
+    note(ctx, `${what} has no value${why}; skipped.`, ref);
+    return undefined;
+  }
+  if (typeof num !== 'number' || !Number.isFinite(num)) {
+    note(ctx, `${what} has a value that is not a number (${JSON.stringify(num)?.slice(0, 30)}); skipped.`, ref);
+    return undefined;
+  }
+  unit ??= rule.unitWhenAbsent;
+  if (unit === undefined) {
+    note(ctx, `${what} ${num} has no unit; skipped (expected ${rule.unit}).`, ref);
+    return undefined;
+  }
+  const conv = convertUnit(num, unit, rule.unit);
+  if (!conv.ok) {
+    note(ctx, `${what} ${num} has unit "${unit}" that cannot be converted to ${rule.unit}; skipped.`, ref);
+    return undefined;
+  }
+  if (conv.note) note(ctx, `${what}: unit "${unit}" read as UCUM (${conv.note.split('\n')[0]}).`, ref);
+  return { value: Math.round(conv.value * 1e9) / 1e9, unit: rule.unit };
+}
+
+function readings(
+  ctx: Ctx,
+  c: Criterion<'measurement'> | Criterion<'weight-change'>,
+  windowFrom: number | undefined,
+): Reading[] {
+  const vs = valueSet(ctx, c.valueSet);
+  const out: Reading[] = [];
+  for (const cand of candidates(ctx, 'Observation', vs)) {
+    const { resource } = cand;
+    const ref = referenceOf('Observation', resource);
+    if (judgeStatus(ctx, c.status, 'Observation', resource, ref) === 'no') continue;
+    const date = firstDate(ctx, c.date, resource, ref);
+    // Old readings outside the window are irrelevant, whatever their shape.
+    if (date && windowFrom !== undefined && date.end < windowFrom) continue;
+    const what = cand.display ?? cand.coding.code;
+    const v = readValue(ctx, c.value, resource, ref, what);
+    if (!v) continue;
+    if (!date) {
+      const missingDate = c.kind === 'measurement' ? c.missingDate : 'skip';
+      if (missingDate === 'skip') {
+        note(ctx, `${what} ${v.value} ${v.unit} has no date (effective[x] or issued); not used.`, ref);
+        continue;
+      }
+      note(ctx, `${what} ${v.value} ${v.unit} has no date; counted as recent.`, ref);
+    }
+    out.push({ cand, date, value: v.value, unit: v.unit, ref });
+  }
+  return out;
+}
+
+function evaluateMeasurement(c: Criterion<'measurement'>, ctx: Ctx): Outcome {
+  const gap = unavailable(ctx, 'Observation');
+  const start = windowStart(ctx, c.window);
+  let usable = readings(ctx, c, start);
+  if (c.select === 'latest' && usable.length > 1) {
+    usable = [usable.reduce((a, b) => ((b.date?.end ?? -Infinity) > (a.date?.end ?? -Infinity) ? b : a))];
+  }
+  const interp = c.interpretation ? valueSet(ctx, c.interpretation.valueSet) : undefined;
+  const evidence: Evidence[] = [];
+  for (const r of usable) {
+    const byValue = c.threshold ? compare(r.value, c.threshold.comparator, c.threshold.value) : true;
+    const byInterpretation =
+      !!interp && !!c.interpretation && run(ctx, c.interpretation.codings, r.cand.resource).some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && interp.lookup(v.system, v.code));
+    if (!byValue && !byInterpretation) continue;
+    const ev = baseEvidence(ctx, c, 'Observation', r.cand, r.date);
+    ev.value = { value: r.value, unit: r.unit };
+    const qualifiers = [...(ev.qualifiers ?? [])];
+    for (const q of c.qualifiersByValue ?? []) if (compare(r.value, q.comparator, q.threshold)) qualifiers.push(q.qualifier);
+    if (!byValue && byInterpretation) qualifiers.push('interpretation-high');
+    if (qualifiers.length) ev.qualifiers = unique(qualifiers);
+    evidence.push(ev);
+  }
+  if (evidence.length) return { evidence, judged: true };
+  return gap ?? noMatchOutcome(c, usable.length > 0, `no usable ${c.name} in the last ${c.window.lookbackDays ?? '?'} days`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Age from Patient.birthDate
+
+function evaluateAge(c: Criterion<'age'>, ctx: Ctx): Outcome {
+  const patient: unknown = ctx.record && (ctx.record as { patient?: unknown }).patient;
+  if (!isObject(patient)) return { evidence: [], judged: false, missing: 'no Patient resource' };
+  const ref = referenceOf('Patient', patient);
+  const raw = run(ctx, c.birthDate, patient)[0];
+  const birth = parseFhirDate(raw);
+  if (!birth) {
+    if (raw !== undefined) note(ctx, `Patient.birthDate ${JSON.stringify(raw)?.slice(0, 30)} is not a date.`, ref);
+    return { evidence: [], judged: false, missing: 'no birth date' };
+  }
+  const { min, max } = completedYears(birth, ctx.now);
+  const lo = compare(min, c.comparator, c.years);
+  const hi = compare(max, c.comparator, c.years);
+  if (lo !== hi) {
+    note(ctx, `Birth date ${birth.iso} is too imprecise to tell whether age ${c.comparator} ${c.years}.`, ref);
+    return { evidence: [], judged: false, missing: 'birth date too imprecise' };
+  }
+  if (!lo) return { evidence: [], judged: true };
+  const ev: Evidence = { display: `Age ${min === max ? min : `${min}-${max}`} years (born ${birth.iso})`, value: { value: min, unit: c.unit }, date: birth.iso };
+  if (ref) ev.reference = ref;
+  return { evidence: [ev], judged: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Body-weight drop against an earlier weight
+
+function evaluateWeightChange(c: Criterion<'weight-change'>, ctx: Ctx): Outcome {
+  const gap = unavailable(ctx, 'Observation');
+  const all = readings(ctx, c, undefined).filter((r): r is Reading & { date: FhirInstant } => r.date !== undefined);
+  const what = `two body weights ${c.baselineDays.min}-${c.baselineDays.max} days apart, the latest within ${c.latestWithinDays} days`;
+  if (all.length === 0) return gap ?? noMatchOutcome(c, false, what);
+  const latest = all.reduce((a, b) => (b.date.start > a.date.start ? b : a));
+  if (latest.date.end < ctx.now - c.latestWithinDays * DAY_MS) return gap ?? noMatchOutcome(c, false, what);
+  const baselines = all.filter((r) => {
+    const gapDays = (latest.date.start - r.date.start) / DAY_MS;
+    return gapDays >= c.baselineDays.min && gapDays <= c.baselineDays.max;
+  });
+  if (baselines.length === 0) return gap ?? noMatchOutcome(c, false, what);
+  const baseline = baselines.reduce((a, b) => (b.value > a.value ? b : a));
+  const dropPercent = ((baseline.value - latest.value) / baseline.value) * 100;
+  if (!(baseline.value > 0) || dropPercent < c.dropPercent) return { evidence: [], judged: true };
+  const rounded = Math.round(dropPercent * 10) / 10;
+  const mk = (r: Reading & { date: FhirInstant }, display: string): Evidence => {
+    const ev: Evidence = { display, value: { value: r.value, unit: r.unit }, date: r.date.iso, code: { system: r.cand.coding.system, code: r.cand.coding.code } };
+    if (r.ref) ev.reference = r.ref;
+    if (c.qualifiers?.length) ev.qualifiers = [...c.qualifiers];
+    return ev;
+  };
+  return {
+    evidence: [
+      mk(latest, `Body weight ${latest.value} ${latest.unit} on ${latest.date.iso}, down ${rounded}% from ${baseline.value} ${baseline.unit} on ${baseline.date.iso}`),
+      mk(baseline, `Earlier body weight ${baseline.value} ${baseline.unit} on ${baseline.date.iso}`),
+    ],
+    judged: true,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Days of systemic glucocorticoid in the look-back period
+
+function evaluateMedicationDays(c: Criterion<'medication-days'>, ctx: Ctx): Outcome {
+  const vs = valueSet(ctx, c.valueSet);
+  const from = ctx.now - c.lookbackDays * DAY_MS;
+  const intervals: [number, number][] = [];
+  const used: Candidate[] = [];
+  let undetermined = 0;
+  let gap = false;
+  for (const type of c.resources) {
+    if (ctx.index.unavailable.has(type)) gap = true;
+    const status = c.status[type] as StatusRule;
+    const period = c.periods[type];
+    if (!period) continue;
+    for (const cand of candidates(ctx, type, vs)) {
+      const { resource } = cand;
+      const ref = referenceOf(type, resource);
+      if (judgeStatus(ctx, status, type, resource, ref) === 'no') continue;
+      const start = firstDate(ctx, period.start, resource, ref);
+      if (!start) {
+        note(ctx, `${cand.display ?? cand.coding.code} has no start date; its duration cannot be counted.`, ref);
+        undetermined++;
+        continue;
+      }
+      let end: number | undefined;
+      if (period.supplyDuration) {
+        const days = durationDays(run(ctx, period.supplyDuration, resource)[0]);
+        if (days !== undefined) {
+          const repeatsRaw = period.repeats ? run(ctx, period.repeats, resource)[0] : undefined;
+          const repeats = typeof repeatsRaw === 'number' && Number.isFinite(repeatsRaw) && repeatsRaw >= 0 ? repeatsRaw : 0;
+          end = start.start + days * (1 + repeats) * DAY_MS;
+        }
+      }
+      if (end === undefined && period.end) end = firstDate(ctx, period.end, resource, ref)?.end;
+      if (end === undefined) {
+        const codes = statusCodes(type, resource) ?? [];
+        if (period.openEndedStatuses?.some((s) => codes.includes(s))) end = ctx.now;
+      }
+      if (end === undefined) {
+        note(ctx, `${cand.display ?? cand.coding.code} from ${start.iso} has no stated duration or end; its days cannot be counted.`, ref);
+        undetermined++;
+        continue;
+      }
+      const a = Math.max(start.start, from);
+      const b = Math.min(end, ctx.now);
+      if (b > a) {
+        intervals.push([a, b]);
+        used.push(cand);
+      }
+    }
+  }
+  const days = Math.round(unionLength(intervals) / DAY_MS);
+  if (days >= c.minimumDays) {
+    const typeOf = (r: Json): IndexedType => (r.resourceType === 'MedicationRequest' ? 'MedicationRequest' : 'MedicationStatement');
+    const evidence = used.map((cand) => {
+      const ev = baseEvidence(ctx, { qualifiers: [`${c.qualifierPrefix}:${days}`] }, typeOf(cand.resource), cand, undefined);
+      return ev;
+    });
+    return { evidence, judged: true };
+  }
+  if (gap) return { evidence: [], judged: false, missing: 'medication data could not be retrieved' };
+  if (undetermined > 0) return { evidence: [], judged: false, missing: `${c.name}: duration of ${undetermined} order(s) not stated` };
+  return noMatchOutcome(c, true, c.name);
+}
+
+function durationDays(v: unknown): number | undefined {
+  if (!isObject(v) || typeof v.value !== 'number') return undefined;
+  const unit = typeof v.code === 'string' ? v.code : typeof v.unit === 'string' ? v.unit : undefined;
+  if (!unit) return undefined;
+  const conv = convertUnit(v.value, unit, 'd');
+  return conv.ok && conv.value >= 0 ? conv.value : undefined;
+}
+
+function unionLength(intervals: [number, number][]): number {
+  const sorted = [...intervals].sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let cur: [number, number] | undefined;
+  for (const [a, b] of sorted) {
+    if (!cur || a > cur[1]) {
+      if (cur) total += cur[1] - cur[0];
+      cur = [a, b];
+    } else cur[1] = Math.max(cur[1], b);
+  }
+  if (cur) total += cur[1] - cur[0];
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Derived from another finding (BILAT from LEG)
+
+function evaluateDerived(c: Criterion<'derived'>, ctx: Ctx): Outcome {
+  const source = ctx.results[c.from];
+  if (!source || source.state === 'unknown') return { evidence: [], judged: false, missing: `${c.from} is unknown` };
+  if (source.state === 'absent') return { evidence: [], judged: true };
+  const sides = new Set(source.evidence.map((e) => e.laterality));
+  const matching = c.lateralityAnyOf.find((set) => set.every((s) => sides.has(s)));
+  if (matching) {
+    const evidence = source.evidence.filter((e) => e.laterality && (matching as string[]).includes(e.laterality));
+    return { evidence: evidence.map((e) => ({ ...e, laterality: e.laterality === 'bilateral' ? 'bilateral' : e.laterality })), judged: true };
+  }
+  if (sides.has('unspecified')) return { evidence: [], judged: false, missing: `the side of ${c.from} is not recorded` };
+  return { evidence: [], judged: true };
+}

@@ -1,0 +1,119 @@
+import type { PatientRecord } from '../record.js';
+
+/**
+ * The record indexed once per evaluation by resource type and by coding (system|code), so each
+ * definition visits only the resources whose code could match instead of running FHIRPath over
+ * every resource for every finding.
+ */
+
+export type Json = Record<string, unknown>;
+
+export const RECORD_LISTS = {
+  Condition: 'conditions',
+  Observation: 'observations',
+  MedicationStatement: 'medicationStatements',
+  MedicationRequest: 'medicationRequests',
+  ServiceRequest: 'serviceRequests',
+  Procedure: 'procedures',
+} as const;
+export type IndexedType = keyof typeof RECORD_LISTS;
+
+export interface CodingRef {
+  system: string;
+  code: string;
+  display?: string;
+}
+
+export interface TypeIndex {
+  /** system|code -> the coding and the resources carrying it in their code element. */
+  byCoding: Map<string, { coding: CodingRef; resources: Json[] }>;
+  /** Resources with a code element we could not read at all (shown as a data-quality note). */
+  uncoded: Json[];
+}
+
+export interface RecordIndex {
+  types: Map<IndexedType, TypeIndex>;
+  /** Resource types the EHR could not provide (record.gaps); absence cannot be judged for them. */
+  unavailable: Set<string>;
+  /** Codings of each indexed resource, for evidence display and qualifiers. */
+  codingsOf: WeakMap<Json, CodingRef[]>;
+}
+
+export function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+export function readCodings(concept: unknown): CodingRef[] {
+  if (!isObject(concept)) return [];
+  const out: CodingRef[] = [];
+  for (const c of asArray(concept.coding)) {
+    if (!isObject(c) || typeof c.system !== 'string' || typeof c.code !== 'string') continue;
+    const system = c.system.trim();
+    const code = c.code.trim();
+    if (!system || !code) continue;
+    out.push(typeof c.display === 'string' ? { system, code, display: c.display } : { system, code });
+  }
+  return out;
+}
+
+/** The element that names what the resource is about: code, or the medication for medication resources. */
+export function codeElement(type: IndexedType, resource: Json): unknown {
+  if (type !== 'MedicationStatement' && type !== 'MedicationRequest') return resource.code;
+  if (isObject(resource.medicationCodeableConcept)) return resource.medicationCodeableConcept;
+  // A contained Medication (#id) still names the drug; an external reference cannot be read here.
+  const ref = isObject(resource.medicationReference) ? resource.medicationReference.reference : undefined;
+  if (typeof ref === 'string' && ref.startsWith('#')) {
+    const med = asArray(resource.contained).find((c) => isObject(c) && c.resourceType === 'Medication' && `#${String(c.id)}` === ref);
+    if (isObject(med)) return med.code;
+  }
+  return undefined;
+}
+
+const GAP_TYPES: Record<string, string> = {
+  patient: 'Patient',
+  conditions: 'Condition',
+  observations: 'Observation',
+  medicationStatements: 'MedicationStatement',
+  medicationRequests: 'MedicationRequest',
+  serviceRequests: 'ServiceRequest',
+  procedures: 'Procedure',
+};
+
+export function indexRecord(record: PatientRecord): RecordIndex {
+  const types = new Map<IndexedType, TypeIndex>();
+  const codingsOf = new WeakMap<Json, CodingRef[]>();
+  const rec: unknown = record;
+  const source = isObject(rec) ? rec : {};
+  for (const [type, key] of Object.entries(RECORD_LISTS) as [IndexedType, string][]) {
+    const idx: TypeIndex = { byCoding: new Map(), uncoded: [] };
+    types.set(type, idx);
+    for (const resource of asArray(source[key])) {
+      if (!isObject(resource)) continue;
+      const codings = readCodings(codeElement(type, resource));
+      codingsOf.set(resource, codings);
+      if (codings.length === 0) {
+        idx.uncoded.push(resource);
+        continue;
+      }
+      for (const coding of codings) {
+        const k = `${coding.system}|${coding.code}`;
+        let entry = idx.byCoding.get(k);
+        if (!entry) idx.byCoding.set(k, (entry = { coding, resources: [] }));
+        if (entry.resources[entry.resources.length - 1] !== resource) entry.resources.push(resource);
+      }
+    }
+  }
+  const unavailable = new Set<string>();
+  for (const gap of asArray(source.gaps)) {
+    if (isObject(gap) && typeof gap.key === 'string' && GAP_TYPES[gap.key]) unavailable.add(GAP_TYPES[gap.key] as string);
+  }
+  return { types, unavailable, codingsOf };
+}
+
+export function referenceOf(type: string, resource: Json): string | undefined {
+  return typeof resource.id === 'string' && resource.id !== '' ? `${type}/${resource.id}` : undefined;
+}
