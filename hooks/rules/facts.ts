@@ -65,9 +65,32 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** Keeps only well-typed evidence fields: the rules and the card renderer may then trust them. */
+function cleanOneEvidence(e: Record<string, unknown>): Evidence {
+  const out: Evidence = { display: str(e.display) ?? 'recorded' };
+  const reference = str(e.reference);
+  if (reference) out.reference = reference;
+  if (isRecord(e.code) && str(e.code.system) && str(e.code.code)) {
+    out.code = { system: String(e.code.system), code: String(e.code.code) };
+    const display = str(e.code.display);
+    if (display) out.code.display = display;
+  }
+  if (isRecord(e.value) && typeof e.value.value === 'number' && Number.isFinite(e.value.value)) {
+    out.value = { value: e.value.value, unit: str(e.value.unit) ?? '' };
+  }
+  const date = str(e.date);
+  if (date) out.date = date;
+  if (e.laterality === 'left' || e.laterality === 'right' || e.laterality === 'bilateral' || e.laterality === 'unspecified') out.laterality = e.laterality;
+  if (e.limb === 'arm' || e.limb === 'leg') out.limb = e.limb;
+  if (e.region === 'cervical' || e.region === 'thoracic' || e.region === 'lumbar') out.region = e.region;
+  if (Array.isArray(e.qualifiers)) out.qualifiers = e.qualifiers.filter((q): q is string => typeof q === 'string');
+  return out;
+}
+
 function cleanEvidence(value: unknown): Evidence[] {
-  if (!Array.isArray(value)) return [];
-  return value.filter(isRecord).map((e) => ({ ...e, display: typeof e.display === 'string' ? e.display : 'recorded' })) as Evidence[];
+  return Array.isArray(value) ? value.filter(isRecord).map(cleanOneEvidence) : [];
 }
 
 function normaliseFinding(id: FindingId, raw: unknown): Finding {
@@ -82,7 +105,9 @@ function normaliseFinding(id: FindingId, raw: unknown): Finding {
     state,
     evidence: cleanEvidence(raw.evidence),
   };
-  if (Array.isArray(raw.laterality)) finding.laterality = raw.laterality.filter((x) => typeof x === 'string') as Finding['laterality'];
+  if (Array.isArray(raw.laterality)) {
+    finding.laterality = raw.laterality.filter((x) => x === 'left' || x === 'right' || x === 'bilateral' || x === 'unspecified') as Finding['laterality'];
+  }
   if (Array.isArray(raw.limbs)) finding.limbs = raw.limbs.filter((x) => x === 'arm' || x === 'leg') as Finding['limbs'];
   if (Array.isArray(raw.regions)) finding.regions = raw.regions.filter((x) => x === 'cervical' || x === 'thoracic' || x === 'lumbar') as Finding['regions'];
   if (typeof raw.onset === 'string') finding.onset = raw.onset;
