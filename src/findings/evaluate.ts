@@ -258,6 +258,19 @@ function judgeStatus(ctx: Ctx, rule: StatusRule, type: string, resource: Json, r
   return rule.otherStatusesWithinDays !== undefined ? 'counts-if-recent' : 'no';
 }
 
+/** Withdrawn on purpose; skipping them needs no explanation on a card. */
+const SILENT_OBSERVATION_STATUSES = new Set(['entered-in-error', 'cancelled']);
+
+/** Clock skew and time zones allowed before a date counts as after the evaluation time. */
+const FUTURE_TOLERANCE_MS = DAY_MS;
+
+/** Data dated after `now` did not exist yet at the time judged (and is a data error in live use). */
+function isFuture(ctx: Ctx, date: FhirInstant, cand: Candidate, ref: string | undefined): boolean {
+  if (date.start <= ctx.now + FUTURE_TOLERANCE_MS) return false;
+  note(ctx, `${cand.display ?? cand.coding.code} is dated ${date.iso}, after the evaluation time; not used.`, ref);
+  return true;
+}
+
 function firstDate(ctx: Ctx, sources: string[], resource: Json, ref: string | undefined): FhirInstant | undefined {
   for (const src of sources) {
     for (const v of run(ctx, src, resource)) {
@@ -373,6 +386,7 @@ function evaluateCoded(c: Criterion<'coded'>, ctx: Ctx): Outcome {
     const verdict = judgeStatus(ctx, c.status, c.resource, resource, ref);
     if (verdict === 'no') continue;
     const date = firstDate(ctx, c.date, resource, ref);
+    if (date && isFuture(ctx, date, cand, ref)) continue;
     if (verdict === 'counts-if-recent') {
       const limit = ctx.now - (c.status.otherStatusesWithinDays ?? 0) * DAY_MS;
       if (!date) {
@@ -463,11 +477,16 @@ function readings(
   for (const cand of candidates(ctx, 'Observation', vs)) {
     const { resource } = cand;
     const ref = referenceOf('Observation', resource);
-    if (judgeStatus(ctx, c.status, 'Observation', resource, ref) === 'no') continue;
     const date = firstDate(ctx, c.date, resource, ref);
     // Old readings outside the window are irrelevant, whatever their shape.
     if (date && windowFrom !== undefined && date.end < windowFrom) continue;
+    if (date && isFuture(ctx, date, cand, ref)) continue;
     const what = cand.display ?? cand.coding.code;
+    if (judgeStatus(ctx, c.status, 'Observation', resource, ref) === 'no') {
+      const status = typeof resource.status === 'string' ? resource.status : undefined;
+      if (status && !SILENT_OBSERVATION_STATUSES.has(status)) note(ctx, `${what} has status "${status}"; not used.`, ref);
+      continue;
+    }
     const v = readValue(ctx, c.value, resource, ref, what);
     if (!v) continue;
     if (!date) {
@@ -530,7 +549,7 @@ function evaluateAge(c: Criterion<'age'>, ctx: Ctx): Outcome {
     return { evidence: [], judged: false, missing: 'birth date too imprecise' };
   }
   if (!lo) return { evidence: [], judged: true };
-  const ev: Evidence = { display: `Age ${min === max ? min : `${min}-${max}`} years (born ${birth.iso})`, value: { value: min, unit: c.unit }, date: birth.iso };
+  const ev: Evidence = { display: `Age ${min === max ? min : `${min}-${max}`} years (born ${birth.iso})`, value: { value: min, unit: c.unit } };
   if (ref) ev.reference = ref;
   return { evidence: [ev], judged: true };
 }
