@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Card } from '../../src/cards/types.js';
+import { checkCdsResponse } from '../support/cds-response-check.js';
+import { postJson } from '../support/requests.js';
+import { startService, type RunningService } from '../support/service.js';
+import { loadClinicalFixtures, unmetExpectations } from './fixture.js';
+
+/**
+ * The clinical suite: every request fixture in test/clinical/fixtures is POSTed over real HTTP to the
+ * real service, as an EHR would, and its cards are checked against the fixture and against the
+ * CDS Hooks response rules (checklist section 4).
+ */
+const fixtures = loadClinicalFixtures();
+const DECISION_ROWS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8', 'D9', 'D10', 'D11', 'D12', 'D13', 'D14'];
+const SPEC_EDGE_CASES = ['statuses', 'units', 'windows', 'arm only', 'arm and leg', 'bilateral legs', 'age exactly 50', 'duplicate avoidance', 'no data'];
+
+let service: RunningService;
+let clock = new Date();
+
+beforeAll(async () => {
+  service = await startService({}, { now: () => clock });
+});
+afterAll(async () => {
+  await service?.close();
+});
+
+describe('clinical suite coverage', () => {
+  it.each(DECISION_ROWS)('has a case for decision row %s', (row) => {
+    expect(fixtures.filter(({ fixture }) => fixture.covers.includes(row)).map((f) => f.file)).not.toEqual([]);
+  });
+  it.each(SPEC_EDGE_CASES)('has a case for the edge case "%s"', (edge) => {
+    expect(fixtures.filter(({ fixture }) => fixture.covers.includes(edge)).map((f) => f.file)).not.toEqual([]);
+  });
+});
+
+describe('clinical cases over HTTP', () => {
+  it.each(fixtures.map(({ file, fixture }) => [file, fixture] as const))('%s', async (_file, fixture) => {
+    clock = new Date(fixture.now);
+    const body = { ...fixture.request, hookInstance: randomUUID() };
+    const response = await postJson(`${service.baseUrl}/cds-services/${fixture.service}`, body);
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    expect(checkCdsResponse(response.body)).toEqual([]);
+    const cards = (response.body as { cards: Card[] }).cards;
+    expect(unmetExpectations(fixture, cards), `${fixture.name}\n${JSON.stringify(cards.map((c) => [c.source.topic?.code, c.summary]))}`).toEqual([]);
+  });
+});
