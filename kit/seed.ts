@@ -1,0 +1,34 @@
+/**
+ * `npm run seed -- --fhir <base> [--token <bearer>]`: uploads the demo patients (kit/demo-patients)
+ * with their dates resolved against today. Every resource is a PUT with a stable id, so seeding
+ * twice leaves one copy. A server that is down or refuses gets one error line and exit code 1.
+ */
+import { parseArgs } from 'node:util';
+import { demoPatientBundles } from './demo-patients/index.js';
+import { postBundle } from './fhir/client.js';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { fhir: { type: 'string' }, token: { type: 'string' } },
+    strict: true,
+  });
+  if (!values.fhir) {
+    process.stderr.write('seed: --fhir <FHIR base URL> is required\nusage: npm run seed -- --fhir <base> [--token <bearer>]\n');
+    return 2;
+  }
+  const patients = demoPatientBundles(new Date());
+  for (const p of patients) {
+    await postBundle(values.fhir, p.bundle, values.token);
+    process.stdout.write(`${p.id.padEnd(32)} ${p.title}\n`);
+  }
+  process.stdout.write(`seeded ${patients.length} demo patients into ${values.fhir}\n`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`seed: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);
