@@ -3,6 +3,7 @@ import { completedYears, DAY_MS, parseFhirDate, type FhirInstant } from './dates
 import type { LoadedDefinition, MappingSet } from './loader.js';
 import {
   asArray,
+  codeElement,
   indexRecord,
   isObject,
   readCodings,
@@ -192,17 +193,19 @@ function candidates(ctx: Ctx, type: IndexedType, vs: CompiledValueSet): Candidat
   if (!idx) return [];
   const out: Candidate[] = [];
   const seen = new Set<Json>();
-  for (const { coding, resources } of idx.byCoding.values()) {
-    const hit = vs.lookup(coding.system, coding.code);
-    if (!hit) {
-      if (coding.system === ICD10CM || coding.system === ICD10WHO) warnDotless(ctx, type, vs, coding, resources);
-      continue;
-    }
-    for (const resource of resources) {
-      if (seen.has(resource)) continue;
-      seen.add(resource);
-      const display = coding.display ?? hit.display;
-      out.push(display === undefined ? { resource, coding } : { resource, coding, display });
+  for (const codes of idx.bySystem.values()) {
+    for (const { coding, resources } of codes.values()) {
+      const hit = vs.lookup(coding.system, coding.code);
+      if (!hit) {
+        if (coding.system === ICD10CM || coding.system === ICD10WHO) warnDotless(ctx, type, vs, coding, resources);
+        continue;
+      }
+      for (const resource of resources) {
+        if (seen.has(resource)) continue;
+        seen.add(resource);
+        const display = coding.display ?? hit.display;
+        out.push(display === undefined ? { resource, coding } : { resource, coding, display });
+      }
     }
   }
   return out;
@@ -335,7 +338,7 @@ function baseEvidence(ctx: Ctx, shape: EvidenceShape, type: IndexedType, cand: C
   if (shape.region) ev.region = shape.region;
   if (shape.laterality) ev.laterality = lateralityOf(ctx, shape.laterality, resource);
   const qualifiers = [...(shape.qualifiers ?? [])];
-  const codings = ctx.index.codingsOf.get(resource) ?? [coding];
+  const codings = shape.qualifiersByValueSet?.length ? readCodings(codeElement(type, resource)) : [];
   for (const q of shape.qualifiersByValueSet ?? []) {
     const vs = valueSet(ctx, q.valueSet);
     if (codings.some((c) => vs.lookup(c.system, c.code))) qualifiers.push(q.qualifier);

@@ -25,18 +25,14 @@ export interface CodingRef {
 }
 
 export interface TypeIndex {
-  /** system|code -> the coding and the resources carrying it in their code element. */
-  byCoding: Map<string, { coding: CodingRef; resources: Json[] }>;
-  /** Resources with a code element we could not read at all (shown as a data-quality note). */
-  uncoded: Json[];
+  /** system -> code -> the coding and the resources carrying it in their code element. */
+  bySystem: Map<string, Map<string, { coding: CodingRef; resources: Json[] }>>;
 }
 
 export interface RecordIndex {
   types: Map<IndexedType, TypeIndex>;
   /** Resource types the EHR could not provide (record.gaps); absence cannot be judged for them. */
   unavailable: Set<string>;
-  /** Codings of each indexed resource, for evidence display and qualifiers. */
-  codingsOf: WeakMap<Json, CodingRef[]>;
 }
 
 export function isObject(v: unknown): v is Json {
@@ -85,24 +81,24 @@ const GAP_TYPES: Record<string, string> = {
 
 export function indexRecord(record: PatientRecord): RecordIndex {
   const types = new Map<IndexedType, TypeIndex>();
-  const codingsOf = new WeakMap<Json, CodingRef[]>();
   const rec: unknown = record;
   const source = isObject(rec) ? rec : {};
   for (const [type, key] of Object.entries(RECORD_LISTS) as [IndexedType, string][]) {
-    const idx: TypeIndex = { byCoding: new Map(), uncoded: [] };
+    const idx: TypeIndex = { bySystem: new Map() };
     types.set(type, idx);
     for (const resource of asArray(source[key])) {
       if (!isObject(resource)) continue;
-      const codings = readCodings(codeElement(type, resource));
-      codingsOf.set(resource, codings);
-      if (codings.length === 0) {
-        idx.uncoded.push(resource);
-        continue;
-      }
-      for (const coding of codings) {
-        const k = `${coding.system}|${coding.code}`;
-        let entry = idx.byCoding.get(k);
-        if (!entry) idx.byCoding.set(k, (entry = { coding, resources: [] }));
+      const concept = codeElement(type, resource);
+      if (!isObject(concept) || !Array.isArray(concept.coding)) continue;
+      for (const c of concept.coding as unknown[]) {
+        if (!isObject(c) || typeof c.system !== 'string' || typeof c.code !== 'string') continue;
+        let codes = idx.bySystem.get(c.system);
+        if (!codes) idx.bySystem.set(c.system, (codes = new Map()));
+        let entry = codes.get(c.code);
+        if (!entry) {
+          const coding: CodingRef = typeof c.display === 'string' ? { system: c.system, code: c.code, display: c.display } : { system: c.system, code: c.code };
+          codes.set(c.code, (entry = { coding, resources: [] }));
+        }
         if (entry.resources[entry.resources.length - 1] !== resource) entry.resources.push(resource);
       }
     }
@@ -111,7 +107,7 @@ export function indexRecord(record: PatientRecord): RecordIndex {
   for (const gap of asArray(source.gaps)) {
     if (isObject(gap) && typeof gap.key === 'string' && GAP_TYPES[gap.key]) unavailable.add(GAP_TYPES[gap.key] as string);
   }
-  return { types, unavailable, codingsOf };
+  return { types, unavailable };
 }
 
 export function referenceOf(type: string, resource: Json): string | undefined {
