@@ -4,8 +4,7 @@
  * twice leaves one copy. A server that is down or refuses gets one error line and exit code 1.
  */
 import { parseArgs } from 'node:util';
-import { demoPatientBundles } from './demo-patients/index.js';
-import { postBundle } from './fhir/client.js';
+import { loadDemoPatients } from './sandbox/load.js';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -16,11 +15,8 @@ async function main(): Promise<number> {
     process.stderr.write('seed: --fhir <FHIR base URL> is required\nusage: npm run seed -- --fhir <base> [--token <bearer>]\n');
     return 2;
   }
-  const patients = demoPatientBundles(new Date());
-  for (const p of patients) {
-    await postBundle(values.fhir, p.bundle, values.token);
-    process.stdout.write(`${p.id.padEnd(32)} ${p.title}\n`);
-  }
+  const patients = await loadDemoPatients(values.fhir, new Date(), values.token);
+  for (const p of patients) process.stdout.write(`${p.id.padEnd(32)} ${p.title}\n`);
   process.stdout.write(`seeded ${patients.length} demo patients into ${values.fhir}\n`);
   return 0;
 }

@@ -111,6 +111,13 @@ describe('external fixtures on a real FHIR server', () => {
     expect(codes).toContain('279039007');
   });
 
+  it('searches by patient on types whose R4 patient parameter is not `subject` (per-type search parameters)', async () => {
+    const res = await fetch(`${server.baseUrl}/AllergyIntolerance?patient=smart-981968`);
+    const bundle = (await res.json()) as Bundle;
+    expect(bundle.total).toBe(1);
+    expect(bundle.entry?.[0]?.resource?.resourceType).toBe('AllergyIntolerance');
+  });
+
   it('loads idempotently: a second load leaves one copy of each resource', async () => {
     const smart = bundles.find((b) => b.entry?.[0]?.resource?.id === 'smart-981968') as Bundle;
     await loadBundle(server.baseUrl, smart);
