@@ -125,6 +125,7 @@ export class CardWriter {
   private queue: CardsIssued[] = [];
   private running: Promise<void> | null = null;
   private scheduled = false;
+  private dropped = 0;
   private readonly counters = { written: 0, failed: 0, slowWrites: 0 };
 
   constructor(
@@ -137,9 +138,11 @@ export class CardWriter {
   enqueue(event: CardsIssued): void {
     if (event.cards.length === 0) return;
     if (this.queue.length >= this.opts.maxQueue) {
+      const before = this.dropped;
+      this.dropped += event.cards.length;
       this.counters.failed += event.cards.length;
-      // One line per thousand drops: an outage must not also flood the log.
-      if (this.counters.failed % 1000 < event.cards.length) {
+      // The first drop, then one line per thousand: an outage must not also flood the log.
+      if (before === 0 || Math.floor(before / 1000) !== Math.floor(this.dropped / 1000)) {
         this.log.error({ failedCards: this.counters.failed, queued: this.queue.length }, 'card store queue full: issued cards dropped');
       }
       return;

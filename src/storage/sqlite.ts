@@ -41,6 +41,8 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 1000');
     migrate(db);
+    // Read back, not assumed: this line is the evidence of the durability setting in the startup log.
+    opts.logger.info({ journalMode: mode, synchronous: db.pragma('synchronous', { simple: true }) === 2 ? 'FULL' : 'not FULL' }, 'sqlite store settings');
   } catch (err) {
     db.close();
     throw err;
