@@ -137,7 +137,7 @@ async function startThrowaway(binDir: string): Promise<PostgresServer> {
     const serverLog = existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : '';
     process.removeListener('exit', cleanup);
     cleanup();
-    throw new Error(`Could not start a throwaway PostgreSQL from ${binDir}: ${(err as Error).message}\n${serverLog}`);
+    throw new Error(`Could not start a throwaway PostgreSQL from ${binDir}: ${(err as Error).message}\n${serverLog}`, { cause: err });
   }
 }
 
