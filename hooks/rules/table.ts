@@ -282,10 +282,13 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const notes = heldFever
         ? ['Fever without IV drug use, immunosuppression or HIV: the infection card is withheld by setting RULE_FEVER_REQUIRES_RISK_FACTOR (ACP 2007). Re-check for infection.']
         : [];
+      const action = `imaging not low value; ESR and CBC, reassess within ${facts.settings.reassessWeeks} weeks`;
+      const named = `Elevated risk (${labels.join(', ')}): ${action}`;
       return {
         summary: fxOnly
           ? `Fracture risk: imaging is not low value; X-ray first if imaging, reassess within ${facts.settings.reassessWeeks} weeks`
-          : `Elevated risk (${labels.join(', ')}): imaging not low value; ESR and CBC, reassess within ${facts.settings.reassessWeeks} weeks`,
+          : // Several long labels would push the action past 140 characters; the detail names them all.
+            named.length < 140 ? named : `Elevated risk (${labels.length} risk factors): ${action}`,
         guidance,
         fired: facts.fired(...factors, ...(heldFever ? (['FEVER'] as const) : []), 'LBP', 'LEG', 'ARM'),
         notes,

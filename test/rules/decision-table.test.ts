@@ -142,6 +142,12 @@ describe('decision table rows', () => {
     expect(allSuggestedCodes(fx)).not.toContain(ESR);
   });
 
+  it('D6 with every risk factor keeps a summary that says what to do', () => {
+    const long = { label: 'A deliberately long risk factor label for the summary' };
+    const cards = advise('patient-view', findingsResult({ WTLOSS: long, IVDU: long, IMMUNO: long, HIV: long, FXRISK: long, LBP: episode(7) }));
+    expect(cardFor(cards, 'elevated-risk').summary).toMatch(/ESR and CBC, reassess within 4 weeks$/);
+  });
+
   it('D7: bilateral leg symptoms without cauda equina signs → urgent lumbar MRI and safety net', () => {
     const cards = advise('patient-view', findingsResult({ BILAT: {}, LEG: episode(10, { laterality: 'bilateral' }) }));
     const card = cardFor(cards, 'bilateral-radiculopathy');

@@ -87,6 +87,11 @@ describe('loadRuleKnowledge', () => {
     expect(k.topicSystem).toMatch(/^https:\/\//);
   });
 
+  it('gives each rule the indicator its card topic has in the CodeSystem (spec section (d))', async () => {
+    const k = await loadRuleKnowledge(MAPPINGS_DIR);
+    for (const [topic, rule] of Object.entries(RULES)) expect([topic, rule.indicator]).toEqual([topic, k.topicIndicator[rule.topic]]);
+  });
+
   it('names file, field and reason for a broken order catalog', async () => {
     const target = await brokenCopy('orders/catalog.yaml', (t) => t.replace("code: '72148'", 'code: ""'));
     await expect(loadRuleKnowledge(target)).rejects.toThrow(/catalog\.yaml: orders\[0\]\.codes\[0\]\.code: .+/);
