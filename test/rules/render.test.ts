@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { Recommendation } from '../../src/cards/recommendation.js';
+import { clampSummary, renderCard, type RenderContext } from '../../src/cards/render.js';
+import { checkCdsResponse } from '../support/cds-response-check.js';
+
+const ctx: RenderContext = {
+  topicSystem: 'https://fhir.spine-cds.org/CodeSystem/card-topic',
+  topicDisplay: { 'low-value-imaging': 'Low-value spine imaging' },
+  patientReference: 'Patient/p-9',
+};
+
+function recommendation(over: Partial<Recommendation> = {}): Recommendation {
+  return {
+    row: 'D10',
+    topic: 'low-value-imaging',
+    indicator: 'warning',
+    summary: 'Low-value imaging: consider withdrawing the draft',
+    guidance: ['Stay active.'],
+    fired: [{ id: 'LBP', label: 'Low back pain', evidence: [{ display: 'Lumbago *acute* [x]', date: '2026-11-01', reference: 'Condition/c1' }] }],
+    missing: [{ what: 'Fever (FEVER)', why: 'no temperature in the last 7 days' }],
+    notes: [],
+    orders: [],
+    withdrawals: [{ resourceId: 'ServiceRequest/d1', display: 'MRI lumbar spine' }],
+    sources: ['CW', 'S0'],
+    overrideReasons: [{ system: 'https://fhir.spine-cds.org/CodeSystem/override-reason', code: 'specialist-requested', display: 'Specialist requested imaging' }],
+    ...over,
+  };
+}
+
+describe('renderCard', () => {
+  it('renders a conforming card: topic, guideline label, absolute links, withdrawal, override reasons', () => {
+    const card = renderCard(recommendation(), ctx);
+    expect(checkCdsResponse({ cards: [card] })).toEqual([]);
+    expect(card.source.topic).toEqual({ system: ctx.topicSystem, code: 'low-value-imaging', display: 'Low-value spine imaging' });
+    expect(card.source.label).toMatch(/^Spine CDS — Choosing Wisely/);
+    expect(card.links?.every((l) => l.type === 'absolute' && l.url.startsWith('https://'))).toBe(true);
+    expect(card.suggestions?.[0]?.actions?.[0]).toMatchObject({ type: 'delete', resourceId: 'ServiceRequest/d1' });
+    expect(card.selectionBehavior).toBeDefined();
+  });
+
+  it('lists the evidence and the missing data, with EHR text escaped so it cannot change the layout', () => {
+    const detail = renderCard(recommendation(), ctx).detail ?? '';
+    expect(detail).toContain('Lumbago \\*acute\\* \\[x\\], 2026-11-01, (Condition/c1)');
+    expect(detail).toContain('Fever (FEVER): no temperature in the last 7 days');
+  });
+
+  it('gives each card and suggestion its own uuid', () => {
+    const a = renderCard(recommendation(), ctx);
+    const b = renderCard(recommendation(), ctx);
+    expect(a.uuid).not.toBe(b.uuid);
+    expect(a.suggestions?.[0]?.uuid).not.toBe(b.suggestions?.[0]?.uuid);
+  });
+
+  it('omits suggestions and selectionBehavior when there is nothing to do', () => {
+    const card = renderCard(recommendation({ withdrawals: [], overrideReasons: [] }), ctx);
+    expect(card.suggestions).toBeUndefined();
+    expect(card.selectionBehavior).toBeUndefined();
+    expect(card.overrideReasons).toBeUndefined();
+  });
+});
+
+describe('clampSummary', () => {
+  it('keeps summaries under 140 characters', () => {
+    expect(clampSummary('short')).toBe('short');
+    const long = clampSummary('word '.repeat(60));
+    expect(long.length).toBeLessThan(140);
+    expect(long.endsWith('…')).toBe(true);
+  });
+});
