@@ -81,7 +81,7 @@ function usage(problem: string): number {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`fire: ${(err as Error).message}\n`);
+    process.stderr.write(`fire: ${(err as Error).message.replace(/\s+/g, ' ')}\n`);
     process.exit(1);
   },
 );

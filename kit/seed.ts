@@ -24,7 +24,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`seed: ${(err as Error).message}\n`);
+    process.stderr.write(`seed: ${(err as Error).message.replace(/\s+/g, ' ')}\n`);
     process.exit(1);
   },
 );

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from '../paths.js';
 
 /**
  * Runs the CDS service (src/main.ts) as a child process the way the sandbox and the e2e test need
  * it: development mode, no JWT check, the given FHIR server origin on the allowlist. Resolves once
- * GET /readyz answers 200. With port 0 the real port is read from Fastify's "Server listening at"
- * log line (src/main.ts logs JSON with pino).
+ * GET /readyz answers 200. Port 0 means a free port picked here, so that nothing depends on the
+ * service's log format or level.
  */
 
 export interface CdsServiceOptions {
@@ -31,9 +32,14 @@ export interface RunningCdsService {
 
 export async function startCdsService(opts: CdsServiceOptions): Promise<RunningCdsService> {
   const host = opts.host ?? '127.0.0.1';
+  // A busy port would let another process answer /readyz for ours: refuse it up front.
+  const port = await freePort(host, opts.port ?? 0).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot use port ${opts.port} on ${host} for the CDS service: ${err.code ?? err.message}`);
+  });
+  const baseUrl = `http://${host}:${port}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PORT: String(opts.port ?? 0),
+    PORT: String(port),
     HOST: host,
     NODE_ENV: 'development',
     CDS_AUTH: 'off',
@@ -48,15 +54,7 @@ export async function startCdsService(opts: CdsServiceOptions): Promise<RunningC
     opts.onLog?.(line);
   };
   createInterface({ input: child.stderr }).on('line', remember);
-
-  const listening = new Promise<string>((resolve) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      remember(line);
-      const match = /Server listening at (http:\/\/[^\s"]+)/.exec(line);
-      // Fastify logs one line per address; prefer the host that was asked for.
-      if (match?.[1] && (match[1].includes(host) || host === '0.0.0.0')) resolve(match[1]);
-    });
-  });
+  createInterface({ input: child.stdout }).on('line', remember);
 
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -68,16 +66,7 @@ export async function startCdsService(opts: CdsServiceOptions): Promise<RunningC
 
   const timeoutMs = opts.readyTimeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
-  const failed = (why: string) => new Error(`CDS service ${why}. Its output:\n${output.slice(-6000)}`);
-  const baseUrl = await Promise.race([
-    listening,
-    exited.then((code) => Promise.reject(failed(`exited with code ${code} before listening`))),
-    sleep(timeoutMs).then(() => Promise.reject(failed(`did not listen within ${timeoutMs} ms`))),
-  ]).catch(async (err: unknown) => {
-    await stop();
-    throw err;
-  });
-
+  const failed = (why: string) => new Error(`CDS service on ${baseUrl} ${why}. Its output:\n${output.slice(-6000)}`);
   while (true) {
     if (child.exitCode !== null) throw failed(`exited with code ${child.exitCode} before it was ready`);
     try {
@@ -96,5 +85,18 @@ export async function startCdsService(opts: CdsServiceOptions): Promise<RunningC
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `wanted` if nobody listens on it right now, or a free one picked by the OS when `wanted` is 0. */
+function freePort(host: string, wanted: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(wanted, host, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
 }
