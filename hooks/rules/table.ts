@@ -427,11 +427,18 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         extraSources.push('ACR-CERVICAL');
       }
       if (lateWithoutTrial) extraSources.push('ACR-LBP');
+      // The lumbar 6-week imaging rule is never applied to cervical radiculopathy (ACR cervical).
+      const armOnly = facts.has('ARM') && !facts.has('LBP') && !facts.has('LEG');
+      if (armOnly && !extraSources.includes('ACR-CERVICAL')) {
+        notes.push('Arm radiation only: the lumbar 6-week imaging rule does not apply; ACR rates cervical MRI usually appropriate for new or increasing radiculopathy.');
+        extraSources.push('ACR-CERVICAL');
+      }
+      const analgesic = facts.settings.firstLineAnalgesic === 'nsaid-first' ? 'NSAID first' : 'analgesia';
       return {
         summary: lateWithoutTrial
           ? 'No conservative care on record: try NSAID, physiotherapy and activity before imaging (ACR V2)'
-          : `No red flags: conservative care (stay active, ${facts.settings.firstLineAnalgesic === 'nsaid-first' ? 'NSAID first' : 'analgesia'}, heat, physio); no imaging now`,
-        guidance: [...conservativeGuidance(facts.settings), ...(early ? [`No imaging in the first ${window} weeks without red flags.`] : [])],
+          : `No red flags found: conservative care (stay active, ${analgesic}, heat, physio)${armOnly ? `; reassess in ${facts.settings.reassessWeeks}–${window} weeks` : '; no imaging now'}`,
+        guidance: [...conservativeGuidance(facts.settings), ...(early && !armOnly ? [`No lumbar imaging in the first ${window} weeks without red flags.`] : [])],
         fired: facts.fired('LBP', 'LEG', 'ARM', 'PAIN', 'TRIAL'),
         notes,
         orders: physiotherapyUnlessTried(facts),

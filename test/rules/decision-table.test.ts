@@ -239,6 +239,14 @@ describe('regions', () => {
     expect(allSuggestedCodes(both)).toEqual(expect.arrayContaining([MRI_CERVICAL_WWO, MRI_LUMBAR_WWO]));
   });
 
+  it('arm only, no red flags: conservative care without the lumbar 6-week no-imaging rule', () => {
+    const card = cardFor(advise('patient-view', findingsResult({ ARM: episode(10) })), 'conservative-care');
+    expect(card.summary).not.toMatch(/no imaging/i);
+    expect(card.detail).toMatch(/lumbar 6-week imaging rule does not apply/);
+    const lumbar = cardFor(advise('patient-view', findingsResult({ LEG: episode(10) })), 'conservative-care');
+    expect(lumbar.summary).toMatch(/no imaging now/);
+  });
+
   it('merges MRI across cards: one lumbar MRI, the most urgent priority, on the most urgent card', () => {
     const cards = advise('patient-view', findingsResult({ CES: {}, FEVER: {}, LBP: episode(3) }));
     const lumbarMris = allSuggestedCodes(cards).filter((c) => c === MRI_LUMBAR_WO || c === MRI_LUMBAR_WWO);
