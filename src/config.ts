@@ -32,7 +32,7 @@ const EnvSchema = z.object({
   JSON_MAX_DEPTH: positiveInt(64),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
   CORS_ORIGINS: z.string().default('*'),
-  RATE_LIMIT_MAX: positiveInt(600),
+  RATE_LIMIT_MAX: positiveInt(6000),
   RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   MAPPINGS_DIR: z.string().min(1).optional(),
   /** Days to keep issued-card and feedback records; 0 keeps them forever. */
