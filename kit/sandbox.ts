@@ -65,7 +65,14 @@ async function main(): Promise<void> {
   const external = values['no-external'] ? [] : await loadExternalFixtures(fhirBase, token);
   say(`loaded ${demo.length} demo patients${values['no-external'] ? '' : ` and ${external.length} external fixture patients`}`);
 
-  cds = await startCdsService({ fhirOrigins: [fhirOrigin], port: Number(values.port), host: values.host, onLog: showServiceLog });
+  cds = await startCdsService({
+    fhirOrigins: [fhirOrigin],
+    port: Number(values.port),
+    host: values.host,
+    // Its own feedback store, so a sandbox never writes into a development service's database.
+    env: { DATABASE_URL: process.env.DATABASE_URL ?? 'sqlite:./data/sandbox.db' },
+    onLog: showServiceLog,
+  });
   void cds.exited.then((code) => {
     if (stopping) return;
     process.stderr.write(`CDS service exited unexpectedly (code ${code}); stopping the sandbox\n`);
@@ -89,7 +96,7 @@ async function main(): Promise<void> {
   say(`  ${fire('demo-cauda-equina', 'patient-view')}`);
   say(`  ${fire('demo-early-sciatica', 'order-select', ' --order lumbar-mri')}`);
   say(`  ${fire('demo-arm-and-leg', 'order-sign', ' --order cervical-mri --no-prefetch')}`);
-  say(`  ${fire('smart-981968', 'patient-view', ' --json')}`);
+  say(`  ${external.length > 0 ? fire('smart-981968', 'patient-view', ' --json') : fire('demo-no-back-data', 'order-sign', ' --order lumbar-mri --json')}`);
   say();
   say('Ctrl-C stops the FHIR server and the CDS service.');
 }
