@@ -10,34 +10,81 @@ export interface FhirInstant {
   end: number;
 }
 
-const FHIR_DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
-
 export const DAY_MS = 86_400_000;
 
+/**
+ * Reads date, dateTime and instant as FHIR writes them (YYYY, YYYY-MM, YYYY-MM-DD,
+ * YYYY-MM-DDThh:mm[:ss[.fff]][Z|+hh:mm]); anything else is undefined. A time without a zone is read as
+ * UTC. Hand-rolled rather than a regular expression because it runs once per candidate resource.
+ */
 export function parseFhirDate(value: unknown): FhirInstant | undefined {
   if (typeof value !== 'string') return undefined;
-  const m = FHIR_DATE.exec(value.trim());
-  if (!m) return undefined;
-  const year = Number(m[1]);
-  const month = m[2] === undefined ? undefined : Number(m[2]);
-  const day = m[3] === undefined ? undefined : Number(m[3]);
-  if (month !== undefined && (month < 1 || month > 12)) return undefined;
-  if (day !== undefined && (day < 1 || day > 31)) return undefined;
-  if (m[4] !== undefined) {
-    const t = Date.parse(m[8] === undefined ? `${value.trim()}Z` : value.trim());
-    if (Number.isNaN(t)) return undefined;
-    return { iso: value, start: t, end: t };
+  const s = value.length > 0 && (value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32) ? value.trim() : value;
+  const len = s.length;
+  if (len < 4) return undefined;
+  const year = digits(s, 0, 4);
+  if (year < 0) return undefined;
+  if (len === 4) return { iso: value, start: Date.UTC(year, 0, 1), end: Date.UTC(year + 1, 0, 1) - 1 };
+  if (s.charCodeAt(4) !== 45 /* - */ || len < 7) return undefined;
+  const month = digits(s, 5, 2);
+  if (month < 1 || month > 12) return undefined;
+  if (len === 7) return { iso: value, start: Date.UTC(year, month - 1, 1), end: Date.UTC(year, month, 1) - 1 };
+  if (s.charCodeAt(7) !== 45 || len < 10) return undefined;
+  const day = digits(s, 8, 2);
+  if (day < 1 || day > daysInMonth(year, month)) return undefined;
+  const dayStart = Date.UTC(year, month - 1, day);
+  if (len === 10) return { iso: value, start: dayStart, end: dayStart + DAY_MS - 1 };
+  if (s.charCodeAt(10) !== 84 /* T */ || len < 16 || s.charCodeAt(13) !== 58 /* : */) return undefined;
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59) return undefined;
+  let i = 16;
+  let second = 0;
+  let millis = 0;
+  if (i < len && s.charCodeAt(i) === 58) {
+    second = digits(s, i + 1, 2);
+    if (second < 0 || second > 60) return undefined;
+    i += 3;
+    if (i < len && s.charCodeAt(i) === 46 /* . */) {
+      const from = ++i;
+      while (i < len && isDigit(s.charCodeAt(i))) i++;
+      if (i === from) return undefined;
+      millis = Math.floor(Number(`0.${s.slice(from, i)}`) * 1000);
+    }
   }
-  if (month === undefined) {
-    return { iso: value, start: Date.UTC(year, 0, 1), end: Date.UTC(year + 1, 0, 1) - 1 };
+  let offset = 0;
+  if (i < len) {
+    const c = s.charCodeAt(i);
+    if (c === 90 /* Z */ && i === len - 1) offset = 0;
+    else if ((c === 43 || c === 45) && i + 6 === len && s.charCodeAt(i + 3) === 58) {
+      const oh = digits(s, i + 1, 2);
+      const om = digits(s, i + 4, 2);
+      if (oh < 0 || oh > 14 || om < 0 || om > 59) return undefined;
+      offset = (c === 45 ? -1 : 1) * (oh * 60 + om) * 60_000;
+    } else return undefined;
   }
-  if (day === undefined) {
-    return { iso: value, start: Date.UTC(year, month - 1, 1), end: Date.UTC(year, month, 1) - 1 };
+  const t = dayStart + ((hour * 60 + minute) * 60 + second) * 1000 + millis - offset;
+  return { iso: value, start: t, end: t };
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** The number in s[from, from+count) when all are digits, else -1. */
+function digits(s: string, from: number, count: number): number {
+  if (from + count > s.length) return -1;
+  let n = 0;
+  for (let k = from; k < from + count; k++) {
+    const c = s.charCodeAt(k);
+    if (!isDigit(c)) return -1;
+    n = n * 10 + (c - 48);
   }
-  const start = Date.UTC(year, month - 1, day);
-  // Reject 2014-02-31 and the like rather than letting Date roll it over.
-  if (new Date(start).getUTCDate() !== day) return undefined;
-  return { iso: value, start, end: start + DAY_MS - 1 };
+  return n;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 /** Whole years completed between a birth span and `now`, as a range when the birth date is partial. */
