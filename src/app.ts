@@ -1,5 +1,5 @@
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import type { CardSink } from './events.js';
@@ -32,7 +32,8 @@ export interface RequestSummary {
   service?: string;
   hook?: string;
   cards?: number;
-  data?: Record<string, string>;
+  fetched?: string[];
+  unavailable?: string[];
 }
 
 declare module 'fastify' {
@@ -53,7 +54,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   const app = Fastify({
     logger: { ...loggerOptions(config.logLevel), ...(opts.logStream ? { stream: opts.logStream } : {}) },
-    disableRequestLogging: true,
+    // Fastify's own per-request lines are replaced by the single summary line below.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     return503OnClosing: true,

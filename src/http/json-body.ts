@@ -9,6 +9,8 @@ import { HttpProblem } from './problem.js';
 export function installJsonBodyParser(app: FastifyInstance, maxDepth: number): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // CDS Hooks speaks JSON only; anything else is answered 415 rather than half-parsed.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(
     ['application/json', 'application/fhir+json'],
     { parseAs: 'string' },

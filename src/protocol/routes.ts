@@ -45,7 +45,9 @@ export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): P
     const now = opts.now();
     const result = await callService(service, request.body, knowledge, opts.config, now);
     request.summary.cards = result.response.cards.length;
-    request.summary.data = result.dataSources;
+    // Key names only (never contents): which prefetch keys had to be fetched or were unavailable.
+    request.summary.fetched = keysWith(result.dataSources, 'fhirServer');
+    request.summary.unavailable = keysWith(result.dataSources, 'unavailable');
     opts.cardSink?.cardsIssued({
       serviceId: service.id,
       hook: service.hook,
@@ -58,4 +60,8 @@ export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): P
     });
     return reply.code(200).send(result.response);
   });
+}
+
+function keysWith(sources: Record<string, string>, value: string): string[] {
+  return Object.keys(sources).filter((k) => sources[k] === value);
 }

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration from the environment', () => {
+  it('has embedded defaults that start a development service', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', auth: 'off', production: false, databaseUrl: 'sqlite:./data/spine-cds.db', fhirDeadlineMs: 3000 });
+    expect(config.warnings.join(' ')).toMatch(/CDS_AUTH=off/);
+    expect(config.warnings.join(' ')).toMatch(/FHIR_SERVER_ALLOWLIST/);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['NODE_ENV', 'staging'],
+    ['LOG_LEVEL', 'loud'],
+    ['CDS_AUTH', 'maybe'],
+    ['FHIR_DEADLINE_MS', '-1'],
+    ['PUBLIC_BASE_URL', 'not a url'],
+    ['FHIR_SERVER_ALLOWLIST', 'ftp://x.example'],
+  ])('stops on a wrong %s and names the variable', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrowError(new RegExp(variable));
+  });
+
+  it('requires the allowlist in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', CDS_ISSUERS: '/etc/issuers.json' })).toThrowError(/FHIR_SERVER_ALLOWLIST/);
+  });
+
+  it('defaults to verifying JWTs in production and refuses to start without issuers', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org' })).toThrowError(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org' })).toThrowError(/CDS_ISSUERS/);
+  });
+
+  it('normalises allowlist entries to origins', () => {
+    const config = loadConfig({ FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org/R4/, http://127.0.0.1:8080' });
+    expect(config.fhirServerAllowlist).toEqual(['https://fhir.example.org', 'http://127.0.0.1:8080']);
+  });
+});
