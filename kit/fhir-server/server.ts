@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getResourceTypes, getStatus, isResourceType, normalizeOperationOutcome } from '@medplum/core';
-import { FhirRouter, MemoryRepository, type FhirRequest, type HttpMethod } from '@medplum/fhir-router';
+import { getResourceTypes, getStatus, isOk, isResourceType, normalizeOperationOutcome } from '@medplum/core';
+import { FhirRouter, type FhirRequest, type FhirResponse, type HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
 import { capabilityStatement } from './capability.js';
 import { loadFhirDefinitions } from './definitions.js';
 import { pageRequest, withPagingLinks } from './paging.js';
+import { SnapshotMemoryRepository } from './repository.js';
 
 /**
  * A real FHIR R4 server on loopback for tests and the local sandbox: @medplum/fhir-router's REST
@@ -45,11 +46,36 @@ class HttpError extends Error {
 
 export function createFhirServer(options: FhirServerOptions = {}): Server {
   loadFhirDefinitions();
-  const repo = new MemoryRepository();
+  const repo = new SnapshotMemoryRepository();
   const router = new FhirRouter();
   const metadata = capabilityStatement(getResourceTypes(), options.requireToken !== undefined);
   const defaultPageSize = options.defaultPageSize ?? DEFAULT_PAGE_SIZE;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  let writes: Promise<unknown> = Promise.resolve();
+  function serialWrite<T>(task: () => Promise<T>): Promise<T> {
+    const run = writes.then(task, task);
+    writes = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * A transaction, all or nothing: medplum processes the entries (in its batch mode, which has no
+   * 50-update limit), and if any entry failed the store is restored and the failure is the answer.
+   */
+  async function runTransaction(request: FhirRequest): Promise<FhirResponse> {
+    try {
+      return await repo.atomically(async () => {
+        const response = await router.handleRequest(request, repo);
+        const failure = transactionFailure(request.body as Bundle, response);
+        if (failure) throw new TransactionRolledBack(failure);
+        return response;
+      });
+    } catch (err) {
+      if (err instanceof TransactionRolledBack) return [err.outcome as FhirResponse[0]];
+      throw err;
+    }
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<number> {
     setCorsHeaders(req, res);
@@ -83,7 +109,11 @@ export function createFhirServer(options: FhirServerOptions = {}): Server {
       query: {},
       headers: req.headers,
     };
-    const [outcome, resource] = await router.handleRequest(fhirRequest, repo);
+    // Writes run one at a time, so a transaction's rollback can never undo someone else's write.
+    const [outcome, resource] =
+      method === 'GET'
+        ? await router.handleRequest(fhirRequest, repo)
+        : await serialWrite(() => (isTransactionBundle(body) ? runTransaction(fhirRequest) : router.handleRequest(fhirRequest, repo)));
     const status = getStatus(outcome);
     if (!resource) return send(res, status, outcome as OperationOutcome);
 
@@ -169,6 +199,40 @@ async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unk
   } catch {
     throw new HttpError(400, 'Request body is not valid JSON', 'structure');
   }
+}
+
+class TransactionRolledBack extends Error {
+  constructor(readonly outcome: OperationOutcome) {
+    super('transaction rolled back');
+  }
+}
+
+function isTransactionBundle(body: unknown): boolean {
+  const bundle = body as Bundle | undefined;
+  return bundle?.resourceType === 'Bundle' && bundle.type === 'transaction';
+}
+
+/** Why a transaction must fail: the router's own error, or the first entry that did not succeed. */
+function transactionFailure(request: Bundle, [outcome, result]: FhirResponse): OperationOutcome | undefined {
+  if (!isOk(outcome)) return outcome as OperationOutcome;
+  const entries = (result as Bundle | undefined)?.entry ?? [];
+  const index = entries.findIndex((e) => !/^2\d\d/.test(e.response?.status ?? ''));
+  if (index < 0) return undefined;
+  const failed = entries[index];
+  const target = request.entry?.[index]?.request;
+  const cause = failed?.response?.outcome as OperationOutcome | undefined;
+  const detail = cause?.issue?.map((i) => i.diagnostics ?? i.details?.text).filter(Boolean).join('; ');
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [
+      {
+        severity: 'error',
+        // One error for the whole transaction (R4 http.html#transaction): 400, whatever the entry's status.
+        code: 'processing',
+        diagnostics: `Transaction rolled back: Bundle.entry[${index}] (${target?.method ?? '?'} ${target?.url ?? '?'}) failed with ${failed?.response?.status ?? 'no status'}${detail ? `: ${detail}` : ''}`,
+      },
+    ],
+  };
 }
 
 /** Real servers give every search entry an absolute fullUrl; medplum's router does not. */

@@ -124,12 +124,41 @@ describe('test FHIR server (kit/fhir-server)', () => {
     expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('content-type');
   });
 
+  it('accepts application/json as well as application/fhir+json, and refuses other bodies', async () => {
+    const put = (contentType: string) =>
+      fetch(`${server.baseUrl}/Patient/pat-json`, {
+        method: 'PUT',
+        headers: { ...auth, 'Content-Type': contentType },
+        body: JSON.stringify({ resourceType: 'Patient', id: 'pat-json', gender: 'female' }),
+      });
+    expect((await put('application/json')).status).toBeLessThan(300);
+    expect((await put('text/plain')).status).toBe(415);
+    expect((await getJson<Patient>(`${server.baseUrl}/Patient/pat-json`)).body.gender).toBe('female');
+  });
+
+  it('processes a batch entry by entry, and loadBundle reports the entry that failed', async () => {
+    const batch: Bundle = {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: { resourceType: 'Patient', id: 'pat-batch' }, request: { method: 'PUT', url: 'Patient/pat-batch' } },
+        { request: { method: 'GET', url: 'Patient/does-not-exist' } },
+      ],
+    };
+    await expect(loadBundle(server.baseUrl, batch, TOKEN)).rejects.toThrow(/1 of 2 batch entries failed.*Patient\/does-not-exist/);
+    expect((await getJson<Patient>(`${server.baseUrl}/Patient/pat-batch`)).status).toBe(200);
+  });
+
   it('rejects a failed transaction as a whole', async () => {
     const bad: Bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: [{ resource: { resourceType: 'Patient', id: 'x' }, request: { method: 'PUT', url: 'Patient/y' } }],
+      entry: [
+        { resource: { resourceType: 'Patient', id: 'tx-ok' }, request: { method: 'PUT', url: 'Patient/tx-ok' } },
+        { resource: { resourceType: 'Patient', id: 'x' }, request: { method: 'PUT', url: 'Patient/y' } },
+      ],
     };
-    await expect(loadBundle(server.baseUrl, bad, TOKEN)).rejects.toThrow();
+    await expect(loadBundle(server.baseUrl, bad, TOKEN)).rejects.toThrow(/400.*Patient\/y/);
+    expect((await fetch(`${server.baseUrl}/Patient/tx-ok`, { headers: auth })).status).toBe(404);
   });
 });
