@@ -74,17 +74,20 @@ export function findCoverage(order: OrderDefinition, priority: OrderPriority, fa
   const lookback = facts.settings.duplicateLookbackDays;
   for (const sr of list(record.serviceRequests)) {
     if (typeof sr.status !== 'string' || !LIVE_REQUEST_STATUSES.has(sr.status)) continue;
+    // Code match first: it rejects almost every resource, and date parsing is the costly part.
+    if (!matches(sr, order, facts)) continue;
     const when = parseDateMs(sr.authoredOn) ?? parseDateMs(sr.occurrenceDateTime);
-    if (withinLookback(when, facts) && matches(sr, order, facts)) {
+    if (withinLookback(when, facts)) {
       return { note: `${order.display}: already ordered in the last ${lookback} days (${idOf(sr)}, ${sr.status}).` };
     }
   }
   if (order.kind === 'imaging') {
     for (const proc of list(record.procedures)) {
       if (typeof proc.status !== 'string' || !DONE_PROCEDURE_STATUSES.has(proc.status)) continue;
+      if (!matches(proc, order, facts)) continue;
       const period = isRecord(proc.performedPeriod) ? proc.performedPeriod : {};
       const when = parseDateMs(proc.performedDateTime) ?? parseDateMs(period.start);
-      if (withinLookback(when, facts) && matches(proc, order, facts)) {
+      if (withinLookback(when, facts)) {
         return { note: `${order.display}: done in the last ${lookback} days (${idOf(proc)}).` };
       }
     }
@@ -93,9 +96,10 @@ export function findCoverage(order: OrderDefinition, priority: OrderPriority, fa
     const wanted = new Set(codeKeys(order.resultCodes));
     for (const obs of list(record.observations)) {
       if (typeof obs.status !== 'string' || !RESULT_STATUSES.has(obs.status)) continue;
+      if (!codeKeys(orderCodings(obs)).some((k) => wanted.has(k))) continue;
       const period = isRecord(obs.effectivePeriod) ? obs.effectivePeriod : {};
       const when = parseDateMs(obs.effectiveDateTime) ?? parseDateMs(obs.effectiveInstant) ?? parseDateMs(period.start) ?? parseDateMs(obs.issued);
-      if (!withinLookback(when, facts) || !codeKeys(orderCodings(obs)).some((k) => wanted.has(k))) continue;
+      if (!withinLookback(when, facts)) continue;
       const q = isRecord(obs.valueQuantity) ? obs.valueQuantity : undefined;
       const value = q && typeof q.value === 'number' ? ` ${q.value} ${typeof q.unit === 'string' ? q.unit : typeof q.code === 'string' ? q.code : ''}`.trimEnd() : '';
       const date = typeof obs.effectiveDateTime === 'string' ? ` on ${obs.effectiveDateTime.slice(0, 10)}` : '';
