@@ -187,12 +187,15 @@ interface Candidate {
   display?: string;
 }
 
-/** Resources of `type` whose code element carries a coding in the value set. */
-function candidates(ctx: Ctx, type: IndexedType, vs: CompiledValueSet): Candidate[] {
+/**
+ * Visits the resources of `type` whose code element carries a coding in the value set, once each.
+ * A visitor rather than a list, so a large record's candidates are not all kept alive at once.
+ */
+function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit: (cand: Candidate) => void): void {
   const idx = ctx.index.types.get(type);
-  if (!idx) return [];
-  const out: Candidate[] = [];
-  const seen = new Set<Json>();
+  if (!idx) return;
+  let seen: Set<Json> | undefined;
+  let firstMatched: Json[] | undefined;
   for (const codes of idx.bySystem.values()) {
     for (const { coding, resources } of codes.values()) {
       const hit = vs.lookup(coding.system, coding.code);
@@ -200,15 +203,19 @@ function candidates(ctx: Ctx, type: IndexedType, vs: CompiledValueSet): Candidat
         if (coding.system === ICD10CM || coding.system === ICD10WHO) warnDotless(ctx, type, vs, coding, resources);
         continue;
       }
+      // A resource can only come twice when two of its codings are in the set: track from then on.
+      if (!firstMatched) firstMatched = resources;
+      else seen ??= new Set(firstMatched);
+      const display = coding.display ?? hit.display;
       for (const resource of resources) {
-        if (seen.has(resource)) continue;
-        seen.add(resource);
-        const display = coding.display ?? hit.display;
-        out.push(display === undefined ? { resource, coding } : { resource, coding, display });
+        if (seen) {
+          if (seen.has(resource)) continue;
+          seen.add(resource);
+        }
+        visit(display === undefined ? { resource, coding } : { resource, coding, display });
       }
     }
   }
-  return out;
 }
 
 /** FHIR writes ICD-10-CM with its dot; a dotless code is not matched, but never silently. */
@@ -383,37 +390,37 @@ function evaluateCoded(c: Criterion<'coded'>, ctx: Ctx): Outcome {
   const vs = valueSet(ctx, c.valueSet);
   const start = windowStart(ctx, c.window);
   const evidence: Evidence[] = [];
-  for (const cand of candidates(ctx, c.resource, vs)) {
+  eachCandidate(ctx, c.resource, vs, (cand) => {
     const { resource } = cand;
     const ref = referenceOf(c.resource, resource);
     const verdict = judgeStatus(ctx, c.status, c.resource, resource, ref);
-    if (verdict === 'no') continue;
+    if (verdict === 'no') return;
     const date = firstDate(ctx, c.date, resource, ref);
-    if (date && isFuture(ctx, date, cand, ref)) continue;
+    if (date && isFuture(ctx, date, cand, ref)) return;
     if (verdict === 'counts-if-recent') {
       const limit = ctx.now - (c.status.otherStatusesWithinDays ?? 0) * DAY_MS;
       if (!date) {
         note(ctx, `${cand.display ?? cand.coding.code} is not active and has no date; it cannot be placed within ${c.status.otherStatusesWithinDays} days and was not counted.`, ref);
-        continue;
+        return;
       }
-      if (date.end < limit) continue;
+      if (date.end < limit) return;
     }
     if (start !== undefined) {
       if (!date) {
         if (c.missingDate === 'skip') {
           note(ctx, `${cand.display ?? cand.coding.code} has no date and was not used.`, ref);
-          continue;
+          return;
         }
         note(ctx, `${cand.display ?? cand.coding.code} has no onset or recorded date; counted as recent because it is current.`, ref);
-      } else if (date.end < start) continue;
+      } else if (date.end < start) return;
     }
     if (c.requires) {
       const req = valueSet(ctx, c.requires.valueSet);
       const ok = run(ctx, c.requires.codings, resource).some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && req.lookup(v.system, v.code));
-      if (!ok) continue;
+      if (!ok) return;
     }
     evidence.push(baseEvidence(ctx, c, c.resource, cand, date));
-  }
+  });
   if (evidence.length) return { evidence, judged: true };
   return gap ?? noMatchOutcome(c, true, `no ${c.name} recorded`);
 }
@@ -470,65 +477,69 @@ function readValue(
   return { value: Math.round(conv.value * 1e9) / 1e9, unit: rule.unit };
 }
 
-function readings(
+/** Visits each usable, normalised reading in the window; everything skipped is noted. */
+function eachReading(
   ctx: Ctx,
   c: Criterion<'measurement'> | Criterion<'weight-change'>,
   windowFrom: number | undefined,
-): Reading[] {
+  visit: (r: Reading) => void,
+): void {
   const vs = valueSet(ctx, c.valueSet);
-  const out: Reading[] = [];
-  for (const cand of candidates(ctx, 'Observation', vs)) {
+  eachCandidate(ctx, 'Observation', vs, (cand) => {
     const { resource } = cand;
     const ref = referenceOf('Observation', resource);
     const date = firstDate(ctx, c.date, resource, ref);
     // Old readings outside the window are irrelevant, whatever their shape.
-    if (date && windowFrom !== undefined && date.end < windowFrom) continue;
-    if (date && isFuture(ctx, date, cand, ref)) continue;
+    if (date && windowFrom !== undefined && date.end < windowFrom) return;
+    if (date && isFuture(ctx, date, cand, ref)) return;
     const what = cand.display ?? cand.coding.code;
     if (judgeStatus(ctx, c.status, 'Observation', resource, ref) === 'no') {
       const status = typeof resource.status === 'string' ? resource.status : undefined;
       if (status && !SILENT_OBSERVATION_STATUSES.has(status)) note(ctx, `${what} has status "${status}"; not used.`, ref);
-      continue;
+      return;
     }
     const v = readValue(ctx, c.value, resource, ref, what);
-    if (!v) continue;
+    if (!v) return;
     if (!date) {
       const missingDate = c.kind === 'measurement' ? c.missingDate : 'skip';
       if (missingDate === 'skip') {
         note(ctx, `${what} ${v.value} ${v.unit} has no date (effective[x] or issued); not used.`, ref);
-        continue;
+        return;
       }
       note(ctx, `${what} ${v.value} ${v.unit} has no date; counted as recent.`, ref);
     }
-    out.push({ cand, date, value: v.value, unit: v.unit, ref });
-  }
-  return out;
+    visit({ cand, date, value: v.value, unit: v.unit, ref });
+  });
 }
 
 function evaluateMeasurement(c: Criterion<'measurement'>, ctx: Ctx): Outcome {
   const gap = unavailable(ctx, 'Observation');
   const start = windowStart(ctx, c.window);
-  let usable = readings(ctx, c, start);
-  if (c.select === 'latest' && usable.length > 1) {
-    usable = [usable.reduce((a, b) => ((b.date?.end ?? -Infinity) > (a.date?.end ?? -Infinity) ? b : a))];
-  }
   const interp = c.interpretation ? valueSet(ctx, c.interpretation.valueSet) : undefined;
   const evidence: Evidence[] = [];
-  for (const r of usable) {
+  let usable = 0;
+  let latest: Reading | undefined;
+  const judge = (r: Reading): void => {
     const byValue = c.threshold ? compare(r.value, c.threshold.comparator, c.threshold.value) : true;
     const byInterpretation =
-      !!interp && !!c.interpretation && run(ctx, c.interpretation.codings, r.cand.resource).some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && interp.lookup(v.system, v.code));
-    if (!byValue && !byInterpretation) continue;
+      !byValue && !!interp && !!c.interpretation && run(ctx, c.interpretation.codings, r.cand.resource).some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && interp.lookup(v.system, v.code));
+    if (!byValue && !byInterpretation) return;
     const ev = baseEvidence(ctx, c, 'Observation', r.cand, r.date);
     ev.value = { value: r.value, unit: r.unit };
     const qualifiers = [...(ev.qualifiers ?? [])];
     for (const q of c.qualifiersByValue ?? []) if (compare(r.value, q.comparator, q.threshold)) qualifiers.push(q.qualifier);
-    if (!byValue && byInterpretation) qualifiers.push('interpretation-high');
+    if (byInterpretation) qualifiers.push('interpretation-high');
     if (qualifiers.length) ev.qualifiers = unique(qualifiers);
     evidence.push(ev);
-  }
+  };
+  eachReading(ctx, c, start, (r) => {
+    usable++;
+    if (c.select === 'all') judge(r);
+    else if (!latest || (r.date?.end ?? -Infinity) > (latest.date?.end ?? -Infinity)) latest = r;
+  });
+  if (latest) judge(latest);
   if (evidence.length) return { evidence, judged: true };
-  return gap ?? noMatchOutcome(c, usable.length > 0, `no usable ${c.name} in the last ${c.window.lookbackDays ?? '?'} days`);
+  return gap ?? noMatchOutcome(c, usable > 0, `no usable ${c.name} in the last ${c.window.lookbackDays ?? '?'} days`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -562,7 +573,12 @@ function evaluateAge(c: Criterion<'age'>, ctx: Ctx): Outcome {
 
 function evaluateWeightChange(c: Criterion<'weight-change'>, ctx: Ctx): Outcome {
   const gap = unavailable(ctx, 'Observation');
-  const all = readings(ctx, c, undefined).filter((r): r is Reading & { date: FhirInstant } => r.date !== undefined);
+  // Only weights that could be the latest or its baseline matter.
+  const from = ctx.now - (c.latestWithinDays + c.baselineDays.max) * DAY_MS;
+  const all: (Reading & { date: FhirInstant })[] = [];
+  eachReading(ctx, c, from, (r) => {
+    if (r.date) all.push(r as Reading & { date: FhirInstant });
+  });
   const what = `two body weights ${c.baselineDays.min}-${c.baselineDays.max} days apart, the latest within ${c.latestWithinDays} days`;
   if (all.length === 0) return gap ?? noMatchOutcome(c, false, what);
   const latest = all.reduce((a, b) => (b.date.start > a.date.start ? b : a));
@@ -606,15 +622,15 @@ function evaluateMedicationDays(c: Criterion<'medication-days'>, ctx: Ctx): Outc
     const status = c.status[type] as StatusRule;
     const period = c.periods[type];
     if (!period) continue;
-    for (const cand of candidates(ctx, type, vs)) {
+    eachCandidate(ctx, type, vs, (cand) => {
       const { resource } = cand;
       const ref = referenceOf(type, resource);
-      if (judgeStatus(ctx, status, type, resource, ref) === 'no') continue;
+      if (judgeStatus(ctx, status, type, resource, ref) === 'no') return;
       const start = firstDate(ctx, period.start, resource, ref);
       if (!start) {
         note(ctx, `${cand.display ?? cand.coding.code} has no start date; its duration cannot be counted.`, ref);
         undetermined++;
-        continue;
+        return;
       }
       let end: number | undefined;
       if (period.supplyDuration) {
@@ -633,7 +649,7 @@ function evaluateMedicationDays(c: Criterion<'medication-days'>, ctx: Ctx): Outc
       if (end === undefined) {
         note(ctx, `${cand.display ?? cand.coding.code} from ${start.iso} has no stated duration or end; its days cannot be counted.`, ref);
         undetermined++;
-        continue;
+        return;
       }
       const a = Math.max(start.start, from);
       const b = Math.min(end, ctx.now);
@@ -641,7 +657,7 @@ function evaluateMedicationDays(c: Criterion<'medication-days'>, ctx: Ctx): Outc
         intervals.push([a, b]);
         used.push(cand);
       }
-    }
+    });
   }
   const days = Math.round(unionLength(intervals) / DAY_MS);
   if (days >= c.minimumDays) {

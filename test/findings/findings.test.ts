@@ -243,6 +243,13 @@ describe('derived and measured findings', () => {
     expect(await stateOf('TRIAL', [lbp, procedure('308447003', daysAgo(10))])).toBe('present');
   });
 
+  it('a resource coded twice in the same value set is one piece of evidence', async () => {
+    const c = condition({ code: 'M54.50', onset: daysAgo(3) });
+    c.code?.coding?.push({ system: SCT, code: '279039007' });
+    const r = await evaluate([condition({ system: SCT, code: '279039007', onset: daysAgo(9) }), c]);
+    expect(r.findings.LBP.evidence).toHaveLength(2);
+  });
+
   it('LBP onset is the start of the current episode; resolved episodes are ignored', async () => {
     const r = await evaluate([
       condition({ code: 'M54.50', onset: '2019-01-01', clinical: 'resolved' }),
