@@ -3,6 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle } from 'fhir/r4';
 import { z } from 'zod';
+import type { HookName } from '../../hooks/types.js';
+import { CARD_TOPICS } from '../../src/cards/recommendation.js';
 
 /**
  * Hand-made demo patients, one per card topic of clinical-spec.md (d), written by us from the spec
@@ -18,20 +20,7 @@ import { z } from 'zod';
 export const DEMO_ORDER_KEYS = ['lumbar-mri', 'cervical-mri', 'lumbar-xray'] as const;
 export type DemoOrderKey = (typeof DEMO_ORDER_KEYS)[number];
 
-const HOOKS = ['patient-view', 'order-select', 'order-sign'] as const;
-const TOPICS = [
-  'cauda-equina',
-  'myelopathy',
-  'motor-deficit',
-  'malignancy-suspected',
-  'infection-suspected',
-  'elevated-risk',
-  'bilateral-radiculopathy',
-  'conservative-care',
-  'persistent-radiculopathy',
-  'low-value-imaging',
-  'insufficient-data',
-] as const;
+const HOOKS = ['patient-view', 'order-select', 'order-sign'] as const satisfies readonly HookName[];
 
 const ExpectedCardsSchema = z
   .object({
@@ -39,8 +28,8 @@ const ExpectedCardsSchema = z
     /** The draft order `fire --order` sends; required for order hooks. */
     order: z.enum(DEMO_ORDER_KEYS).optional(),
     /** Exactly the card topics (source.topic.code) expected, in any order; [] means no cards. */
-    topics: z.array(z.enum(TOPICS)),
-    indicators: z.partialRecord(z.enum(TOPICS), z.enum(['info', 'warning', 'critical'])).optional(),
+    topics: z.array(z.enum(CARD_TOPICS)),
+    indicators: z.partialRecord(z.enum(CARD_TOPICS), z.enum(['info', 'warning', 'critical'])).optional(),
   })
   .refine((c) => (c.hook === 'patient-view') === (c.order === undefined), { message: 'order hooks need an order; patient-view takes none' });
 
@@ -54,7 +43,6 @@ const DemoFileSchema = z.object({
 });
 
 export type ExpectedCards = z.infer<typeof ExpectedCardsSchema>;
-export type CardTopicCode = (typeof TOPICS)[number];
 
 export interface DemoPatient {
   id: string;

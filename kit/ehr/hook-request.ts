@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Resource } from 'fhir/r4';
+import type { HookName } from '../../hooks/types.js';
 import type { DemoOrderKey } from '../demo-patients/index.js';
 import { trimSlash } from '../fhir/client.js';
 import { draftServiceRequest } from './draft-orders.js';
@@ -10,7 +11,7 @@ import { executePrefetch } from './prefetch.js';
  * contexts), prefetch from a FHIR server, and the call. Used by `npm run fire` and the e2e test.
  */
 
-export type Hook = 'patient-view' | 'order-select' | 'order-sign';
+export type Hook = HookName;
 
 export interface DiscoveredService {
   id: string;
