@@ -156,7 +156,10 @@ export class CdsJwtVerifier {
       return { ok: false, reason: 'invalid-claim', claim: 'jti', ...who };
     }
     const tenant = (payload as { tenant?: unknown }).tenant;
-    if (tenant !== undefined && typeof tenant !== 'string') return { ok: false, reason: 'invalid-claim', claim: 'tenant', ...who };
+    // The tenant is stored with issued cards and feedback: a bounded string or nothing.
+    if (tenant !== undefined && (typeof tenant !== 'string' || tenant.length === 0 || tenant.length > 256)) {
+      return { ok: false, reason: 'invalid-claim', claim: 'tenant', ...who };
+    }
     const allowed = trusted.issuer.tenants;
     if (allowed && (tenant === undefined || !allowed.includes(tenant))) return { ok: false, reason: 'tenant-not-allowed', ...who };
     // Last, so only fully valid tokens occupy the cache; the entry lives until exp (+ skew, which exp is also allowed).
