@@ -9,11 +9,14 @@ import { b64url, makeKey, mint, writeIssuersFile, type TestKey } from './support
 /**
  * Property-based fuzzing of the running service over real HTTP. Whatever arrives, the answer is a
  * 200 with a well-formed CDS Hooks response, or a 4xx (412 included) with a JSON body: never a 5xx,
- * never a hang, and the service still answers afterwards. FUZZ_SCALE scales every numRuns (CI uses 1).
+ * never a hang, and the service still answers afterwards. FUZZ_SCALE scales every numRuns (CI uses 1);
+ * FUZZ_SEED replays a reported seed.
  */
 
 const SCALE = Number(process.env.FUZZ_SCALE ?? '1');
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
+// fast-check prints the seed of a failing run; FUZZ_SEED=<seed> replays it.
+if (process.env.FUZZ_SEED) fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED) });
 /** A hang is a request still unanswered after this long; it fails the property (not a timing assertion on speed). */
 const HANG_MS = 20_000;
 const SERVICE_IDS = ['spine-cds-patient-view', 'spine-cds-order-select', 'spine-cds-order-sign'] as const;
