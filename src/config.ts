@@ -106,6 +106,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'CDS_AUTH=required but CDS_ISSUERS is not set: point CDS_ISSUERS at a JSON file listing the trusted EHR issuers.',
     );
   }
+  if (auth === 'required' && !e.PUBLIC_BASE_URL) {
+    // JWT `aud` must equal the exact URL the EHR invoked; deriving it from the Host header would
+    // accept a token minted for another service that shares this host name.
+    throw new ConfigError('CDS_AUTH=required but PUBLIC_BASE_URL is not set: set it to the URL EHRs use to reach this service.');
+  }
   if (auth === 'off') {
     warnings.push(
       'CDS_AUTH=off: the EHR JWT is NOT verified. Anyone who can reach this port can call the service. Never run like this in production.',
