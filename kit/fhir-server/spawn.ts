@@ -50,7 +50,15 @@ export function spawnFhirServer(options: SpawnFhirServerOptions = {}): Promise<S
     options.onStderr?.(chunk);
   });
 
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A test runner that dies without calling stop() must not leave the server behind.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      process.off('exit', killOnExit);
+      resolve();
+    }),
+  );
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
