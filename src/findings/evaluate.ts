@@ -45,6 +45,8 @@ interface Ctx {
   results: Partial<Record<FindingId, Finding>>;
   notes: DataQualityNote[];
   noteKeys: Set<string>;
+  notesKept: Map<FindingId, number>;
+  notesDropped: Map<FindingId, number>;
   findingId: FindingId;
 }
 
@@ -66,7 +68,7 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
     notes.push({ message: 'The patient record could not be read; every finding is unknown.' });
   }
   const results: Partial<Record<FindingId, Finding>> = {};
-  const ctx: Ctx = { mappings, index, record, now: nowMs, results, notes, noteKeys, findingId: 'LBP' };
+  const ctx: Ctx = { mappings, index, record, now: nowMs, results, notes, noteKeys, notesKept: new Map(), notesDropped: new Map(), findingId: 'LBP' };
   for (const def of mappings.definitions) {
     ctx.findingId = def.id;
     try {
@@ -82,6 +84,9 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
       };
     }
   }
+  for (const [findingId, count] of ctx.notesDropped) {
+    notes.push({ findingId, message: `${count} more data-quality notes of the same kind were not listed.` });
+  }
   const findings = {} as Record<FindingId, Finding>;
   for (const id of FINDING_IDS) {
     findings[id] = results[id] ?? { id, label: id, sources: [], state: 'unknown', evidence: [], note: 'No mapping defines this finding.' };
@@ -89,10 +94,19 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
   return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes };
 }
 
+/** Notes kept per finding; past that they are counted, so a long chart cannot flood a card. */
+const NOTES_PER_FINDING = 20;
+
 function note(ctx: Ctx, message: string, reference?: string): void {
   const key = `${ctx.findingId}|${reference ?? ''}|${message}`;
   if (ctx.noteKeys.has(key)) return;
   ctx.noteKeys.add(key);
+  const kept = ctx.notesKept.get(ctx.findingId) ?? 0;
+  if (kept >= NOTES_PER_FINDING) {
+    ctx.notesDropped.set(ctx.findingId, (ctx.notesDropped.get(ctx.findingId) ?? 0) + 1);
+    return;
+  }
+  ctx.notesKept.set(ctx.findingId, kept + 1);
   ctx.notes.push(reference ? { reference, findingId: ctx.findingId, message } : { findingId: ctx.findingId, message });
 }
 
@@ -706,7 +720,7 @@ function evaluateDerived(c: Criterion<'derived'>, ctx: Ctx): Outcome {
   const matching = c.lateralityAnyOf.find((set) => set.every((s) => sides.has(s)));
   if (matching) {
     const evidence = source.evidence.filter((e) => e.laterality && (matching as string[]).includes(e.laterality));
-    return { evidence: evidence.map((e) => ({ ...e, laterality: e.laterality === 'bilateral' ? 'bilateral' : e.laterality })), judged: true };
+    return { evidence: evidence.map((e) => ({ ...e })), judged: true };
   }
   if (sides.has('unspecified')) return { evidence: [], judged: false, missing: `the side of ${c.from} is not recorded` };
   return { evidence: [], judged: true };

@@ -106,6 +106,14 @@ describe('units are normalised with ucum-lhc', () => {
     expect(r.findings.WTLOSS.evidence[0]?.value?.value).toBeCloseTo(83.915, 2);
   });
 
+  it('data-quality notes are capped per finding and the rest counted', async () => {
+    const many = Array.from({ length: 30 }, (_, i) => observation({ code: '8310-5', value: 39, unit: 'furlong', effective: daysAgo(1), id: `odd-${i}` }));
+    const r = await evaluate(many);
+    const fever = r.dataQuality.filter((n) => n.findingId === 'FEVER');
+    expect(fever).toHaveLength(21);
+    expect(fever.at(-1)?.message).toMatch(/^10 more/);
+  });
+
   it('an unknown unit gives no finding and a data-quality note, and never throws', async () => {
     const r = await evaluate([observation({ code: '8310-5', value: 39, unit: 'degrees-ish', effective: daysAgo(1), id: 'oddunit' })]);
     expect(r.findings.FEVER.state).toBe('unknown');
