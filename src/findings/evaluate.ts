@@ -57,15 +57,20 @@ const UCUM = 'http://unitsofmeasure.org';
  * read is skipped with a data-quality note, and a finding whose data was not there is `unknown`.
  */
 export function evaluateFindings(mappings: MappingSet, record: PatientRecord, now: Date): FindingsResult {
-  const nowMs = now instanceof Date && Number.isFinite(now.getTime()) ? now.getTime() : Date.now();
-  const notes: DataQualityNote[] = [];
+  const validNow = now instanceof Date && Number.isFinite(now.getTime());
+  const nowMs = validNow ? now.getTime() : Date.now();
+  const notes: DataQualityNote[] = validNow ? [] : [{ message: 'No valid evaluation time was given; the current time was used.' }];
   const noteKeys = new Set<string>();
   let index: RecordIndex;
   try {
     index = indexRecord(record);
   } catch {
-    index = indexRecord({} as PatientRecord);
+    // An empty index would make every coded finding "absent"; unknown is the truth.
     notes.push({ message: 'The patient record could not be read; every finding is unknown.' });
+    const findings = {} as Record<FindingId, Finding>;
+    for (const def of mappings.definitions) findings[def.id] = { id: def.id, label: def.label, sources: def.sources, state: 'unknown', evidence: [], note: 'The patient record could not be read.' };
+    for (const id of FINDING_IDS) findings[id] ??= { id, label: id, sources: [], state: 'unknown', evidence: [], note: 'No mapping defines this finding.' };
+    return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes };
   }
   const results: Partial<Record<FindingId, Finding>> = {};
   const ctx: Ctx = { mappings, index, record, now: nowMs, results, notes, noteKeys, notesKept: new Map(), notesDropped: new Map(), findingId: 'LBP' };
