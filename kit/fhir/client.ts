@@ -92,7 +92,8 @@ export async function readResource(url: string, token?: string): Promise<Resourc
 
 /**
  * A search that follows `Bundle.link[next]` and returns one searchset Bundle with every page's
- * entries (as CDS Hooks allows a prefetch value to be). `maxPages` bounds a runaway server.
+ * entries (as CDS Hooks allows a prefetch value to be). `maxPages` bounds a runaway server: past
+ * it the search fails rather than return part of the result.
  */
 export async function searchAllPages(url: string, token?: string, maxPages = 50): Promise<Bundle> {
   const entries: BundleEntry[] = [];
@@ -106,6 +107,8 @@ export async function searchAllPages(url: string, token?: string, maxPages = 50)
     entries.push(...(bundle.entry ?? []));
     next = bundle.link?.find((l) => l.relation === 'next')?.url;
   }
+  // A truncated result would pass for the whole one; a prefetch value must equal the query's result.
+  if (next) throw new FhirClientError(`GET ${url}: more than ${maxPages} pages, not read to the end`);
   const result: Bundle = { resourceType: 'Bundle', type: 'searchset', entry: entries };
   if (first?.total !== undefined) result.total = first.total;
   return result;
