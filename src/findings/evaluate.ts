@@ -250,15 +250,11 @@ function warnDotless(ctx: Ctx, type: string, vs: CompiledValueSet, coding: Codin
 
 function statusCodes(type: string, resource: Json): string[] | undefined {
   const el = type === 'Condition' ? resource.clinicalStatus : resource.status;
+  // A plain string is the STU3 shape (and Observation.status); a coding without a system still says something.
   if (typeof el === 'string') return [el];
-  const codes = readCodings(el).map((c) => c.code);
-  if (codes.length) return codes;
-  // A CodeableConcept with only codes and no system still says something.
-  if (isObject(el)) {
-    const bare = asArray(el.coding).flatMap((c) => (isObject(c) && typeof c.code === 'string' ? [c.code] : []));
-    if (bare.length) return bare;
-  }
-  return undefined;
+  if (!isObject(el)) return undefined;
+  const codes = asArray(el.coding).flatMap((c) => (isObject(c) && typeof c.code === 'string' ? [c.code] : []));
+  return codes.length ? codes : undefined;
 }
 
 function verificationCodes(resource: Json): string[] {
