@@ -215,8 +215,8 @@ function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit:
   if (!idx) return;
   let seen: Set<Json> | undefined;
   let firstMatched: Json[] | undefined;
-  for (const codes of idx.bySystem.values()) {
-    for (const { coding, resources } of codes.values()) {
+  for (const entries of idx.byCode.values()) {
+    for (const { coding, resources } of entries) {
       const hit = vs.lookup(coding.system, coding.code);
       if (!hit) {
         if (coding.system === ICD10CM || coding.system === ICD10WHO) warnDotless(ctx, type, vs, coding, resources);

@@ -24,9 +24,17 @@ export interface CodingRef {
   display?: string;
 }
 
+export interface IndexEntry {
+  coding: CodingRef;
+  resources: Json[];
+}
+
 export interface TypeIndex {
-  /** system -> code -> the coding and the resources carrying it in their code element. */
-  bySystem: Map<string, Map<string, { coding: CodingRef; resources: Json[] }>>;
+  /**
+   * code -> one entry per system using that code, with the resources carrying it in their code
+   * element. Keyed by code alone: one short string to hash per coding, the system compared after.
+   */
+  byCode: Map<string, IndexEntry[]>;
 }
 
 export interface RecordIndex {
@@ -84,7 +92,7 @@ export function indexRecord(record: PatientRecord): RecordIndex {
   const rec: unknown = record;
   const source = isObject(rec) ? rec : {};
   for (const [type, key] of Object.entries(RECORD_LISTS) as [IndexedType, string][]) {
-    const idx: TypeIndex = { bySystem: new Map() };
+    const idx: TypeIndex = { byCode: new Map() };
     types.set(type, idx);
     for (const resource of asArray(source[key])) {
       if (!isObject(resource)) continue;
@@ -92,12 +100,15 @@ export function indexRecord(record: PatientRecord): RecordIndex {
       if (!isObject(concept) || !Array.isArray(concept.coding)) continue;
       for (const c of concept.coding as unknown[]) {
         if (!isObject(c) || typeof c.system !== 'string' || typeof c.code !== 'string') continue;
-        let codes = idx.bySystem.get(c.system);
-        if (!codes) idx.bySystem.set(c.system, (codes = new Map()));
-        let entry = codes.get(c.code);
-        if (!entry) {
-          const coding: CodingRef = typeof c.display === 'string' ? { system: c.system, code: c.code, display: c.display } : { system: c.system, code: c.code };
-          codes.set(c.code, (entry = { coding, resources: [] }));
+        let entries = idx.byCode.get(c.code);
+        if (!entries) idx.byCode.set(c.code, (entries = []));
+        let entry = entries[0];
+        if (!entry || entry.coding.system !== c.system) {
+          entry = entries.find((e) => e.coding.system === c.system);
+          if (!entry) {
+            const coding: CodingRef = typeof c.display === 'string' ? { system: c.system, code: c.code, display: c.display } : { system: c.system, code: c.code };
+            entries.push((entry = { coding, resources: [] }));
+          }
         }
         if (entry.resources[entry.resources.length - 1] !== resource) entry.resources.push(resource);
       }
