@@ -55,10 +55,13 @@ interface KeyResult {
  * become DataGaps that the cards mention.
  */
 export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOptions): Promise<Resolution> {
-  const signal = AbortSignal.timeout(opts.deadlineMs);
-  const client = req.fhirServer
-    ? { baseUrl: req.fhirServer, accessToken: req.accessToken, signal, policy: opts.policy }
-    : undefined;
+  // The deadline timer is only armed when something must be fetched: most calls are fully prefetched.
+  let client: Client | undefined;
+  const fhirClient = (): Client | undefined => {
+    if (!req.fhirServer) return undefined;
+    client ??= { baseUrl: req.fhirServer, accessToken: req.accessToken, signal: AbortSignal.timeout(opts.deadlineMs), policy: opts.policy };
+    return client;
+  };
 
   const results = await mapWithConcurrency(req.templates, opts.maxConcurrency, async (template): Promise<KeyResult> => {
     const given = classifyPrefetch(template, req.prefetch);
@@ -66,6 +69,7 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
     if (given.kind === 'resources') {
       if (!given.next) return { template, resources: given.resources, source: 'prefetch' };
       // A paginated prefetch: the rest of the pages are part of the data (checklist §2).
+      const client = fhirClient();
       if (!client) return { template, resources: [], source: 'unavailable', failure: 'prefetch is paginated and no fhirServer was given to read the next pages' };
       try {
         const rest = await followPages(given.next, template, client, opts.maxPages - 1);
@@ -75,6 +79,7 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
       }
     }
     const why = describeUnusable(given);
+    const client = fhirClient();
     if (!client) return { template, resources: [], source: 'unavailable', failure: `${why}, and no fhirServer was given` };
     const query = renderTemplate(template.query, req.context);
     if (query === undefined) return { template, resources: [], source: 'unavailable', failure: 'prefetch template needs a context field the request lacks' };
