@@ -7,6 +7,7 @@ import {
   indexRecord,
   isObject,
   readCodings,
+  RECORD_LISTS,
   referenceOf,
   type CodingRef,
   type IndexedType,
@@ -26,7 +27,7 @@ import {
   type SpinalRegion,
 } from './types.js';
 import { convertUnit } from './units.js';
-import { ICD10CM, ICD10WHO, type CompiledValueSet } from './valueset.js';
+import { ICD10CM, ICD10WHO, type CompiledValueSet, type NameMatcher } from './valueset.js';
 
 type Criterion<K extends CriterionInput['kind']> = Extract<CriterionInput, { kind: K }>;
 
@@ -202,18 +203,34 @@ const DOTLESS_ICD = /^([A-Z][0-9][0-9A-Z])([0-9A-Z]{1,4})$/;
 
 interface Candidate {
   resource: Json;
-  coding: CodingRef;
+  /** The coding in the value set; for a name match, the coding whose display named it (or the first), if any. */
+  coding?: CodingRef;
   display?: string;
+  /** Set when matched by ingredient name (mappings/README.md), not by code. */
+  byName?: true;
 }
 
+/** How notes and evidence name a candidate (a name match always has its display). */
+function nameOf(cand: Candidate): string {
+  return cand.display ?? cand.coding?.code ?? '(unnamed)';
+}
+
+const MEDICATION_TYPES: ReadonlySet<IndexedType> = new Set(['MedicationStatement', 'MedicationRequest']);
+const BY_NAME_QUALIFIER = 'matched-by-name';
+const BY_NAME_SUFFIX = ' (matched by ingredient name)';
+
 /**
- * Visits the resources of `type` whose code element carries a coding in the value set, once each.
+ * Visits the resources of `type` whose code element carries a coding in the value set, once each;
+ * then, for a medication value set with an ingredient-name fallback, the medications of that type
+ * none of whose codings is in the set but whose name names an ingredient.
  * A visitor rather than a list, so a large record's candidates are not all kept alive at once.
  */
 function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit: (cand: Candidate) => void): void {
   const idx = ctx.index.types.get(type);
   if (!idx) return;
-  let seen: Set<Json> | undefined;
+  const names = vs.nameMatcher && MEDICATION_TYPES.has(type) ? vs.nameMatcher : undefined;
+  // With a name fallback every coded match is tracked, so the name pass can leave them out.
+  let seen: Set<Json> | undefined = names ? new Set() : undefined;
   let firstMatched: Json[] | undefined;
   for (const entries of idx.byCode.values()) {
     for (const { coding, resources } of entries) {
@@ -234,6 +251,40 @@ function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit:
         visit(display === undefined ? { resource, coding } : { resource, coding, display });
       }
     }
+  }
+  if (names && seen) eachNamed(ctx, type, vs, names, seen, visit);
+}
+
+/**
+ * The name pass: only medications whose codes did not match (coded matches keep precedence), and
+ * none with a coding the value set excludes. Names are the coding displays and the text.
+ */
+function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: NameMatcher, seen: Set<Json>, visit: (cand: Candidate) => void): void {
+  const rec: unknown = ctx.record;
+  const list = isObject(rec) ? asArray(rec[RECORD_LISTS[type]]) : [];
+  const texts: string[] = [];
+  for (const resource of list) {
+    if (!isObject(resource) || seen.has(resource)) continue;
+    const concept = codeElement(type, resource);
+    if (!isObject(concept)) continue;
+    texts.length = 0;
+    let excluded = false;
+    let first: CodingRef | undefined;
+    const codings = readCodings(concept);
+    for (const c of codings) {
+      if (vs.excludes(c.system, c.code)) excluded = true;
+      first ??= c;
+      if (c.display !== undefined && c.display.trim() !== '') texts.push(c.display);
+    }
+    if (excluded) continue;
+    if (typeof concept.text === 'string' && concept.text.trim() !== '') texts.push(concept.text);
+    if (!texts.length) continue;
+    const hit = names.match(texts);
+    if (hit === undefined) continue;
+    seen.add(resource);
+    const coding = codings.find((c) => c.display === hit) ?? first;
+    const display = hit.trim();
+    visit(coding ? { resource, coding, display, byName: true } : { resource, display, byName: true });
   }
 }
 
@@ -292,7 +343,7 @@ const FUTURE_TOLERANCE_MS = DAY_MS;
 /** Data dated after `now` did not exist yet at the time judged (and is a data error in live use). */
 function isFuture(ctx: Ctx, date: FhirInstant, cand: Candidate, ref: string | undefined): boolean {
   if (date.start <= ctx.now + FUTURE_TOLERANCE_MS) return false;
-  note(ctx, `${cand.display ?? cand.coding.code} is dated ${date.iso}, after the evaluation time; not used.`, ref);
+  note(ctx, `${nameOf(cand)} is dated ${date.iso}, after the evaluation time; not used.`, ref);
   return true;
 }
 
@@ -350,9 +401,15 @@ interface EvidenceShape {
 function baseEvidence(ctx: Ctx, shape: EvidenceShape, type: IndexedType, cand: Candidate, date: FhirInstant | undefined): Evidence {
   const { resource, coding } = cand;
   const ev: Evidence = {
-    display: cand.display ?? conceptText(resource, type) ?? `${coding.system}|${coding.code}`,
-    code: cand.display === undefined ? { system: coding.system, code: coding.code } : { system: coding.system, code: coding.code, display: cand.display },
+    display: cand.byName
+      ? `${nameOf(cand)}${BY_NAME_SUFFIX}`
+      : (cand.display ?? conceptText(resource, type) ?? (coding ? `${coding.system}|${coding.code}` : 'unnamed')),
   };
+  if (coding) {
+    // A name match shows the coding as the data wrote it (not a value-set member).
+    const codeDisplay = cand.byName ? coding.display : cand.display;
+    ev.code = codeDisplay === undefined ? { system: coding.system, code: coding.code } : { system: coding.system, code: coding.code, display: codeDisplay };
+  }
   const ref = referenceOf(type, resource);
   if (ref) ev.reference = ref;
   if (date) ev.date = date.iso;
@@ -365,6 +422,7 @@ function baseEvidence(ctx: Ctx, shape: EvidenceShape, type: IndexedType, cand: C
     const vs = valueSet(ctx, q.valueSet);
     if (codings.some((c) => vs.lookup(c.system, c.code))) qualifiers.push(q.qualifier);
   }
+  if (cand.byName) qualifiers.push(BY_NAME_QUALIFIER);
   if (qualifiers.length) ev.qualifiers = unique(qualifiers);
   return ev;
 }
@@ -415,7 +473,7 @@ function evaluateCoded(c: Criterion<'coded'>, ctx: Ctx): Outcome {
     if (verdict === 'counts-if-recent') {
       const limit = ctx.now - (c.status.otherStatusesWithinDays ?? 0) * DAY_MS;
       if (!date) {
-        note(ctx, `${cand.display ?? cand.coding.code} is not active and has no date; it cannot be placed within ${c.status.otherStatusesWithinDays} days and was not counted.`, ref);
+        note(ctx, `${nameOf(cand)} is not active and has no date; it cannot be placed within ${c.status.otherStatusesWithinDays} days and was not counted.`, ref);
         return;
       }
       if (date.end < limit) return;
@@ -423,10 +481,10 @@ function evaluateCoded(c: Criterion<'coded'>, ctx: Ctx): Outcome {
     if (start !== undefined) {
       if (!date) {
         if (c.missingDate === 'skip') {
-          note(ctx, `${cand.display ?? cand.coding.code} has no date and was not used.`, ref);
+          note(ctx, `${nameOf(cand)} has no date and was not used.`, ref);
           return;
         }
-        note(ctx, `${cand.display ?? cand.coding.code} has no onset or recorded date; counted as recent because it is current.`, ref);
+        note(ctx, `${nameOf(cand)} has no onset or recorded date; counted as recent because it is current.`, ref);
       } else if (date.end < start) return;
     }
     if (c.requires) {
@@ -507,7 +565,7 @@ function eachReading(
     // Old readings outside the window are irrelevant, whatever their shape.
     if (date && windowFrom !== undefined && date.end < windowFrom) return;
     if (date && isFuture(ctx, date, cand, ref)) return;
-    const what = cand.display ?? cand.coding.code;
+    const what = nameOf(cand);
     if (judgeStatus(ctx, c.status, 'Observation', resource, ref) === 'no') {
       const status = typeof resource.status === 'string' ? resource.status : undefined;
       if (status && !SILENT_OBSERVATION_STATUSES.has(status)) note(ctx, `${what} has status "${status}"; not used.`, ref);
@@ -608,7 +666,8 @@ function evaluateWeightChange(c: Criterion<'weight-change'>, ctx: Ctx): Outcome 
   if (!(baseline.value > 0) || dropPercent < c.dropPercent) return { evidence: [], judged: true };
   const rounded = Math.round(dropPercent * 10) / 10;
   const mk = (r: Reading & { date: FhirInstant }, display: string): Evidence => {
-    const ev: Evidence = { display, value: { value: r.value, unit: r.unit }, date: r.date.iso, code: { system: r.cand.coding.system, code: r.cand.coding.code } };
+    const ev: Evidence = { display, value: { value: r.value, unit: r.unit }, date: r.date.iso };
+    if (r.cand.coding) ev.code = { system: r.cand.coding.system, code: r.cand.coding.code };
     if (r.ref) ev.reference = r.ref;
     if (c.qualifiers?.length) ev.qualifiers = [...c.qualifiers];
     return ev;
@@ -643,7 +702,7 @@ function evaluateMedicationDays(c: Criterion<'medication-days'>, ctx: Ctx): Outc
       if (judgeStatus(ctx, status, type, resource, ref) === 'no') return;
       const start = firstDate(ctx, period.start, resource, ref);
       if (!start) {
-        note(ctx, `${cand.display ?? cand.coding.code} has no start date; its duration cannot be counted.`, ref);
+        note(ctx, `${nameOf(cand)} has no start date; its duration cannot be counted.`, ref);
         undetermined++;
         return;
       }
@@ -662,7 +721,7 @@ function evaluateMedicationDays(c: Criterion<'medication-days'>, ctx: Ctx): Outc
         if (period.openEndedStatuses?.some((s) => codes.includes(s))) end = ctx.now;
       }
       if (end === undefined) {
-        note(ctx, `${cand.display ?? cand.coding.code} from ${start.iso} has no stated duration or end; its days cannot be counted.`, ref);
+        note(ctx, `${nameOf(cand)} from ${start.iso} has no stated duration or end; its days cannot be counted.`, ref);
         undetermined++;
         return;
       }

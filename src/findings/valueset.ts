@@ -10,6 +10,10 @@ export const PROVENANCE_URL = 'http://spine-cds.local/fhir/StructureDefinition/c
 export const ICD10CM = 'http://hl7.org/fhir/sid/icd-10-cm';
 export const ICD10WHO = 'http://hl7.org/fhir/sid/icd-10';
 const ICD_SYSTEMS = new Set([ICD10CM, ICD10WHO]);
+/** Ingredient-name fallback for medication value sets (see mappings/README.md). */
+export const NAME_MATCH_URL = 'http://spine-cds.local/fhir/StructureDefinition/ingredient-name-match';
+const OWN_EXTENSIONS = 'http://spine-cds.local/fhir/StructureDefinition/';
+const KNOWN_VALUESET_EXTENSIONS = new Set([NAME_MATCH_URL, PROVENANCE_URL]);
 
 const extension = z.object({ url: z.string().min(1), valueString: z.string().min(1).optional() }).loose();
 
@@ -26,6 +30,49 @@ const filter = z.object({
   op: z.string().min(1),
   value: z.string().min(1),
 });
+
+/** Words of letters and digits separated by single spaces or hyphens: "prednisone", "naproxen sodium". */
+const WORDS = /^[\p{L}\p{N}]+(?:[ -][\p{L}\p{N}]+)*$/u;
+/** The same, optionally ending in `*` (a word prefix: `inhal*` is inhaler, inhalation, inhaled). */
+const WORDS_OR_PREFIX = /^[\p{L}\p{N}]+(?:[ -][\p{L}\p{N}]+)*\*?$/u;
+
+const nameMatchPart = z.discriminatedUnion('url', [
+  z.strictObject({ url: z.literal('name'), valueString: z.string().regex(WORDS, 'an ingredient name is words of letters and digits separated by one space or hyphen (no wildcards, no surrounding spaces)') }),
+  z.strictObject({ url: z.literal('exclude-word'), valueString: z.string().regex(WORDS_OR_PREFIX, 'an exclude-word is words of letters and digits, optionally ending in * for a word prefix (inhal*)') }),
+  z.strictObject({ url: z.literal('provenance'), valueString: z.string().trim().min(1, 'say where the names and exclusions come from') }),
+], { error: 'each part needs url "name", "exclude-word" or "provenance" and a valueString' });
+
+/** ValueSet.extension[url=ingredient-name-match]: a complex extension (FHIR: no value[x] beside nested extensions). */
+const nameMatchExtension = z
+  .strictObject({ url: z.literal(NAME_MATCH_URL), extension: z.array(nameMatchPart).min(1) })
+  .superRefine((ext, ctx) => {
+    const count = (url: string): number => ext.extension.filter((e) => e.url === url).length;
+    if (count('name') === 0) ctx.addIssue({ code: 'custom', path: ['extension'], message: 'list at least one ingredient name (url "name")' });
+    if (count('provenance') !== 1) ctx.addIssue({ code: 'custom', path: ['extension'], message: 'give exactly one provenance (url "provenance") saying where the names and exclusions come from' });
+    const seen = new Set<string>();
+    ext.extension.forEach((e, i) => {
+      const key = `${e.url}|${e.valueString.toLowerCase()}`;
+      if (e.url !== 'provenance' && seen.has(key)) ctx.addIssue({ code: 'custom', path: ['extension', i, 'valueString'], message: `"${e.valueString}" is listed twice` });
+      seen.add(key);
+    });
+  });
+
+/**
+ * A ValueSet-level extension. Ours (spine-cds.local StructureDefinitions) must be known, so a typo in
+ * a url cannot silently switch a rule off; ingredient-name-match is checked in full.
+ */
+const valueSetExtension = z
+  .object({ url: z.string().min(1) })
+  .loose()
+  .superRefine((ext, ctx) => {
+    if (ext.url.startsWith(OWN_EXTENSIONS) && !KNOWN_VALUESET_EXTENSIONS.has(ext.url)) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `unknown extension "${ext.url}" (known: ${[...KNOWN_VALUESET_EXTENSIONS].join(', ')})` });
+      return;
+    }
+    if (ext.url !== NAME_MATCH_URL) return;
+    const r = nameMatchExtension.safeParse(ext);
+    if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: issue.path as PropertyKey[], message: issue.message });
+  });
 
 const include = z
   .object({
@@ -45,6 +92,7 @@ export const valueSetSchema = z
     url: z.string().min(1),
     name: z.string().min(1),
     title: z.string().optional(),
+    extension: z.array(valueSetExtension).optional(),
     status: z.enum(['draft', 'active', 'retired', 'unknown']),
     description: z.string().min(1, 'say where the codes came from'),
     compose: z.object({ include: z.array(include).min(1), exclude: z.array(include).optional() }).loose(),
@@ -68,17 +116,78 @@ export interface CodeRef {
   display?: string;
 }
 
+/**
+ * The ingredient-name fallback of a medication value set: regular expressions compiled once at load.
+ * `match` is given every name of one medication (coding displays, CodeableConcept.text) and returns
+ * the name that names an ingredient, unless any of the names has an exclusion word of the same rule.
+ */
+export interface NameMatcher {
+  match(names: readonly string[]): string | undefined;
+}
+
 export interface CompiledValueSet {
   id: string;
   url: string;
   file: string;
   /** Display from the value set when the code is a member, else undefined. */
   lookup(system: string, code: string): { display?: string } | undefined;
+  /** True when the code is explicitly excluded (compose.exclude): a name must not bring it back. */
+  excludes(system: string, code: string): boolean;
+  /** The ingredient-name fallback (own rules and those of included value sets), if the set has one. */
+  nameMatcher?: NameMatcher;
   /** The enumerated codes (filters cannot be enumerated). */
   enumerated(): CodeRef[];
 }
 
 type Predicate = (code: string) => boolean;
+
+interface NameRule {
+  names: RegExp;
+  exclude: RegExp | undefined;
+}
+
+/** Not preceded or followed by a letter or digit: a whole word, in any script. */
+const WORD_START = '(?<![\\p{L}\\p{N}])';
+const WORD_END = '(?![\\p{L}\\p{N}])';
+
+function wordsPattern(words: string): string {
+  return words
+    .split(/[ -]/)
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[\\s-]+');
+}
+
+function nameRules(resource: ValueSetResource): NameRule[] {
+  const rules: NameRule[] = [];
+  for (const ext of resource.extension ?? []) {
+    if (ext.url !== NAME_MATCH_URL) continue;
+    // Validated by valueSetExtension; only the parts are read here.
+    const parts = (ext as unknown as { extension: { url: string; valueString: string }[] }).extension;
+    const names = parts.filter((p) => p.url === 'name').map((p) => wordsPattern(p.valueString));
+    const excl = parts
+      .filter((p) => p.url === 'exclude-word')
+      .map((p) => (p.valueString.endsWith('*') ? wordsPattern(p.valueString.slice(0, -1)) : `${wordsPattern(p.valueString)}${WORD_END}`));
+    rules.push({
+      names: new RegExp(`${WORD_START}(?:${names.join('|')})${WORD_END}`, 'iu'),
+      exclude: excl.length ? new RegExp(`${WORD_START}(?:${excl.join('|')})`, 'iu') : undefined,
+    });
+  }
+  return rules;
+}
+
+function nameMatcherOf(rules: NameRule[]): NameMatcher | undefined {
+  if (!rules.length) return undefined;
+  return {
+    match(names) {
+      for (const rule of rules) {
+        if (rule.exclude && names.some((n) => rule.exclude?.test(n))) continue;
+        const hit = names.find((n) => rule.names.test(n));
+        if (hit !== undefined) return hit;
+      }
+      return undefined;
+    },
+  };
+}
 
 interface Part {
   concepts: Map<string, Map<string, string | undefined>>;
@@ -172,7 +281,7 @@ function partLookup(part: Part, system: string, code: string): { display?: strin
 
 /** Compiles every value set, then resolves include.valueSet references by url or id (cycles are errors). */
 export function compileValueSets(resources: { file: string; resource: ValueSetResource }[]): Map<string, CompiledValueSet> {
-  const raw = new Map<string, { file: string; resource: ValueSetResource; include: Part; exclude: Part }>();
+  const raw = new Map<string, { file: string; resource: ValueSetResource; include: Part; exclude: Part; names: NameRule[] }>();
   const byKey = new Map<string, string>();
   for (const { file, resource } of resources) {
     if (raw.has(resource.id)) throw new MappingLoadError(file, 'id', `duplicate ValueSet id "${resource.id}" (also in ${raw.get(resource.id)?.file})`);
@@ -186,12 +295,14 @@ export function compileValueSets(resources: { file: string; resource: ValueSetRe
       if (!codes) include.concepts.set(c.system, (codes = new Map()));
       codes.set(c.code, c.display);
     }
-    raw.set(resource.id, { file, resource, include, exclude });
+    raw.set(resource.id, { file, resource, include, exclude, names: nameRules(resource) });
     byKey.set(resource.id, resource.id);
     byKey.set(resource.url, resource.id);
   }
 
   const compiled = new Map<string, CompiledValueSet>();
+  /** Name rules by id, with those of included value sets. */
+  const allRules = new Map<string, NameRule[]>();
   const resolving = new Set<string>();
   const resolve = (id: string): CompiledValueSet => {
     const done = compiled.get(id);
@@ -209,12 +320,18 @@ export function compileValueSets(resources: { file: string; resource: ValueSetRe
     const included = refs(entry.include, 'compose.include.valueSet');
     const excluded = refs(entry.exclude, 'compose.exclude.valueSet');
     const { include, exclude, resource, file } = entry;
+    const excludes = (system: string, code: string): boolean => !!partLookup(exclude, system, code) || excluded.some((v) => !!v.lookup(system, code));
+    const names = [...entry.names, ...included.flatMap((v) => allRules.get(v.id) ?? [])];
+    allRules.set(id, names);
+    const nameMatcher = nameMatcherOf(names);
     const vs: CompiledValueSet = {
       id,
       url: resource.url,
       file,
+      excludes,
+      ...(nameMatcher ? { nameMatcher } : {}),
       lookup(system, code) {
-        if (partLookup(exclude, system, code) || excluded.some((v) => v.lookup(system, code))) return undefined;
+        if (excludes(system, code)) return undefined;
         const own = partLookup(include, system, code);
         if (own) return own;
         for (const v of included) {
