@@ -62,6 +62,7 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
   const writer = new CardWriter(writeCards, patientHasher(patientKey), opts.logger, {
     slowWriteMs: opts.slowWriteMs ?? 1000,
     maxQueue: opts.maxQueue ?? 10_000,
+    batchDelayMs: opts.batchDelayMs ?? 50,
   });
 
   let open = true;

@@ -105,6 +105,8 @@ export interface StoreOptions {
   slowWriteMs?: number;
   /** PostgreSQL statement timeout, so a stuck write fails and is counted instead of piling up (default 5000 ms). */
   statementTimeoutMs?: number;
+  /** How long issued cards wait to be written together in one transaction (default 50 ms; lost if the process is killed meanwhile). */
+  batchDelayMs?: number;
   /** Card events held in memory while the database is slow; beyond it new events are dropped and counted (default 10,000). */
   maxQueue?: number;
 }

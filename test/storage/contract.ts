@@ -270,6 +270,18 @@ export function storeContract(name: string, backend: Backend): void {
       expect(lines().some((l) => l.msg === 'card store queue full: issued cards dropped')).toBe(true);
     });
 
+    it('the batch timer firing after an explicit flush leaves the writer usable (regression: flush spun for ever)', async () => {
+      const store = await openOn(await backend.newDatabaseUrl(), { batchDelayMs: 1 });
+      store.cardsIssued(issued([card('a')]));
+      await store.flush();
+      // Let the batch timer fire on the now empty queue.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await store.flush();
+      store.cardsIssued(issued([card('b')]));
+      await store.flush();
+      expect(store.stats()).toMatchObject({ written: 2, queued: 0 });
+    });
+
     it('close() writes what is still queued; reopening runs no migration twice', async () => {
       const url = await backend.newDatabaseUrl();
       const store = await openOn(url);
