@@ -3,8 +3,15 @@ import { findService } from '../../hooks/services.js';
 import { HttpProblem } from '../http/problem.js';
 import { parseOr400 } from '../protocol/validation.js';
 import { errorSummary } from '../storage/common.js';
-import type { Store } from '../storage/index.js';
+import type { FeedbackResult, Store } from '../storage/index.js';
 import { FeedbackRequestSchema, toFeedbackEntry } from './schema.js';
+
+declare module '../app.js' {
+  interface RequestSummary {
+    /** Feedback requests: what the write did (counts only), in the one summary line. */
+    feedback?: FeedbackResult;
+  }
+}
 
 export interface FeedbackRoutesOptions {
   store: Store;
@@ -37,11 +44,7 @@ export async function feedbackRoutes(app: FastifyInstance, opts: FeedbackRoutesO
       void reply.header('Retry-After', '30');
       throw new HttpProblem(503, 'Feedback could not be stored right now; send it again later');
     }
-    request.summary.data = {
-      stored: String(result.stored),
-      duplicates: String(result.duplicates),
-      unknownCards: String(result.unknownCards),
-    };
+    request.summary.feedback = result;
     return reply.code(200).send(result);
   });
 }
