@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -109,8 +109,16 @@ async function startThrowaway(binDir: string): Promise<PostgresServer> {
     spawnSync(...user.wrap(join(binDir, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-s']));
     rmSync(dir, { recursive: true, force: true });
   };
-  // A test runner killed mid-run must not leave a server behind.
+  // A test runner that exits leaves no server behind; one killed outright (SIGKILL, a timeout) runs
+  // no exit handler, so a detached watchdog stops the server once this process is gone.
   process.once('exit', cleanup);
+  const [stopCmd, stopArgs] = user.wrap(join(binDir, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-s']);
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  spawn(
+    'sh',
+    ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; if [ -d ${quote(data)} ]; then ${[stopCmd, ...stopArgs].map(quote).join(' ')} >/dev/null 2>&1; rm -rf ${quote(dir)}; fi`],
+    { detached: true, stdio: 'ignore' },
+  ).unref();
   try {
     // --no-sync: the cluster is thrown away; only initdb's own fsyncs are skipped, the server keeps fsync on.
     await exec('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
