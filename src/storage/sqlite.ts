@@ -17,6 +17,7 @@ import {
   type ReportQueryRows,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
+import { cardValues, INSERT_CARD_SQL, SqliteCardWorker } from './sqlite-card-worker.js';
 import type { FeedbackEntry, FeedbackResult, Report, Store, StoreCounts, StoreOptions, StoreStats } from './types.js';
 
 const DAY_MS = 86_400_000;
@@ -26,9 +27,9 @@ const DAY_MS = 86_400_000;
  * synchronous=FULL makes every commit fsync the WAL before it returns, so an acknowledged feedback
  * write survives a crash or a power cut (NORMAL would survive a crash but may lose the last commits
  * on power loss). Measured here: about 0.25 ms per commit.
- * better-sqlite3 is synchronous: card batches are written after the response, one transaction per batch
- * (gathered over batchDelayMs, so one fsync serves many responses). A batch commit blocks this thread
- * for its fsync (0.25 ms on an idle disk, 5–20 ms measured on this busy shared one).
+ * better-sqlite3 is synchronous, so issued-card batches (gathered over batchDelayMs, one fsync per
+ * batch) are written by a worker thread with its own connection (sqlite-card-worker.ts); feedback,
+ * reports and the retention purge run on this thread.
  * One process per file: a second writer would wait on the lock (busy_timeout) inside the event loop.
  */
 export async function openSqliteStore(path: string, opts: StoreOptions): Promise<Store> {
@@ -51,15 +52,13 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
   }
 
   const patientKey = opts.patientKey ?? storedPatientKey(db);
-  const insertCard = db.prepare(`
-    INSERT INTO issued_cards (card_uuid, service_id, hook, hook_instance, topic, indicator, suggestion_uuids, patient_hash, issuer, tenant, issued_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (card_uuid) DO NOTHING`);
+  const insertCard = db.prepare(INSERT_CARD_SQL);
   const insertCards = db.transaction((rows: IssuedCardRow[]) => {
-    for (const r of rows) {
-      insertCard.run(r.cardUuid, r.serviceId, r.hook, r.hookInstance, r.topic, r.indicator, r.suggestionUuids, r.patientHash, r.issuer, r.tenant, r.issuedAt.getTime());
-    }
+    for (const r of rows) insertCard.run(...cardValues(r));
   });
+  // A file database gets its card writes on a worker thread; an in-memory one cannot be shared with
+  // another connection, so it writes here (tests only).
+  const cardWorker = memory ? null : new SqliteCardWorker(path);
   const cardKnown = db.prepare('SELECT 1 FROM issued_cards WHERE card_uuid = ? AND service_id = ?').pluck();
   const insertFeedback = db.prepare(`
     INSERT INTO feedback (dedup_key, service_id, card_uuid, card_known, outcome, accepted_suggestions, override_reason_system,
@@ -88,7 +87,7 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
   const reportOutcomes = db.prepare(REPORT_SQL.outcomes);
   const reportReasons = db.prepare(REPORT_SQL.reasons);
 
-  const writer = new CardWriter(async (rows) => void insertCards(rows), patientHasher(patientKey), opts.logger, {
+  const writer = new CardWriter(async (rows) => (cardWorker ? cardWorker.write(rows) : insertCards(rows)), patientHasher(patientKey), opts.logger, {
     slowWriteMs: opts.slowWriteMs ?? 1000,
     maxQueue: opts.maxQueue ?? 10_000,
     batchDelayMs: opts.batchDelayMs ?? 50,
@@ -156,6 +155,7 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
       if (timer) clearInterval(timer);
       await writer.flush();
       open = false;
+      await cardWorker?.close();
       db.close();
     },
   };
