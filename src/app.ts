@@ -89,7 +89,11 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     allowedHeaders: ['Authorization', 'Content-Type'],
     maxAge: 600,
   });
-  const store = opts.store ?? (await openStore(config.databaseUrl, { logger: app.log, retentionDays: config.retentionDays }));
+  const store = opts.store ?? (await openStore(config.databaseUrl, {
+      logger: app.log,
+      retentionDays: config.retentionDays,
+      ...(config.patientHashKey ? { patientKey: config.patientHashKey } : {}),
+    }));
   app.addHook('onClose', async () => {
     if (!opts.store) await store.close();
   });

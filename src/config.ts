@@ -35,6 +35,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_MAX: positiveInt(6000),
   RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   MAPPINGS_DIR: z.string().min(1).optional(),
+  /** Key for the keyed hash of patient ids in the feedback store (HMAC-SHA-256). */
+  PATIENT_HASH_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Days to keep issued-card and feedback records; 0 keeps them forever. */
   RETENTION_DAYS: z.coerce.number().int().min(0).default(400),
   TRUST_PROXY: boolish.default(false),
@@ -64,6 +66,8 @@ export interface Config {
   rateLimit: { max: number; windowMs: number };
   mappingsDir: string | undefined;
   retentionDays: number;
+  /** Undefined: the store generates a key on first start and keeps it in the database. */
+  patientHashKey: string | undefined;
   trustProxy: boolean;
   /** Decision-rule settings (RULE_* variables; conflict resolutions of the decision table). */
   rules: RuleSettings;
@@ -111,6 +115,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // accept a token minted for another service that shares this host name.
     throw new ConfigError('CDS_AUTH=required but PUBLIC_BASE_URL is not set: set it to the URL EHRs use to reach this service.');
   }
+  if (production && !e.PATIENT_HASH_KEY) {
+    warnings.push(
+      'PATIENT_HASH_KEY is not set: patient ids are hashed with a key generated into the database, so a copy of the database can re-identify patients. Set a secret key in production.',
+    );
+  }
   if (auth === 'off') {
     warnings.push(
       'CDS_AUTH=off: the EHR JWT is NOT verified. Anyone who can reach this port can call the service. Never run like this in production.',
@@ -145,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
     mappingsDir: e.MAPPINGS_DIR,
     retentionDays: e.RETENTION_DAYS,
+    patientHashKey: e.PATIENT_HASH_KEY,
     trustProxy: e.TRUST_PROXY,
     rules,
     warnings,

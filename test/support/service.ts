@@ -20,7 +20,8 @@ export async function startService(
   env: Record<string, string> = {},
   extra: { cardSink?: CardSink; now?: () => Date } = {},
 ): Promise<RunningService> {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', CDS_AUTH: 'off', PORT: '0', ...env });
+  // An in-memory store unless the test names one: tests never write into the repository's ./data.
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', CDS_AUTH: 'off', PORT: '0', DATABASE_URL: 'sqlite::memory:', ...env });
   const lines: string[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _enc, cb) {
