@@ -7,7 +7,7 @@ import type { PrefetchTemplate } from './types.js';
  * so searches are bounded by code and sorted newest first; the resolver caps paging.
  *
  * OBSERVATION_LOINC must cover every LOINC code an Observation finding in mappings/ reads
- * (test/protocol/prefetch-coverage.test.ts checks it) plus the lab panels a duplicate check needs.
+ * (test/findings/loader.test.ts checks it) plus the lab panels a duplicate check needs.
  */
 export const OBSERVATION_LOINC = [
   '8310-5', // body temperature (FEVER)
