@@ -1,9 +1,10 @@
 import cors from '@fastify/cors';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import type { CardSink } from './events.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { simpleOutcome } from './http/problem.js';
 import { healthRoutes } from './http/health.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { defaultMappingsDir, KnowledgeHolder, loadKnowledge } from './knowledge.js';
@@ -62,6 +63,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     // Prototype-poisoning protection stays on for every JSON body (Fastify's default, made explicit).
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Malformed URLs and over-long path parameters are refused by the router before any route runs:
+    // answer them in the same OperationOutcome shape as every other client error.
+    frameworkErrors: (error, _request, reply) => {
+      const status = typeof error.statusCode === 'number' && error.statusCode < 500 ? error.statusCode : 400;
+      void (reply as FastifyReply).code(status).type('application/json').send(simpleOutcome(status, 'Malformed or over-long URL'));
+    },
   });
 
   app.decorateRequest('summary', null);

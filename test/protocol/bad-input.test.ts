@@ -35,6 +35,7 @@ describe('bad input gets a clear 4xx with a JSON body', () => {
     ['a userId of a type the hook does not allow', () => postJson(url('spine-cds-order-sign'), { ...orderRequest('order-sign'), context: { ...(orderRequest('order-sign').context as object), userId: 'Device/1' } }), 400],
     ['fhirAuthorization without fhirServer', () => postJson(url(), patientViewRequest({ fhirAuthorization: { access_token: 'x', token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'cds' } })), 400],
     ['an unknown service id', () => postJson(url('no-such-service'), patientViewRequest()), 404],
+    ['a service id longer than the router accepts', () => postJson(url('x'.repeat(300)), patientViewRequest()), 414],
     ['a body over the configured limit', () => postJson(url(), patientViewRequest({ padding: 'x'.repeat(BODY_LIMIT + 10) })), 413],
     ['pathological nesting', () => postJson(url(), `{"hook":"patient-view","deep":${'['.repeat(20_000)}${']'.repeat(20_000)}}`), 400],
     ['prototype poisoning', () => postJson(url(), '{"hook":"patient-view","__proto__":{"polluted":true}}'), 400],

@@ -86,10 +86,10 @@ async function sendAndCheck(property: string, req: Sent, base = svc.baseUrl, all
     if (problems.length > 0) throw new Error(`200 with a malformed CDS response: ${problems.slice(0, 5).join('; ')}`);
   } else if (status !== 200) {
     if (status < 400) throw new Error(`unexpected status ${status}`);
-    // The contract is "4xx with JSON"; answers Fastify builds before the error handler (414 from the
-    // router) are JSON but not OperationOutcomes: counted and reported, not failed.
+    // Every client error, including those the router refuses before any route runs, is an OperationOutcome.
     if ((body as { resourceType?: unknown } | null)?.resourceType !== 'OperationOutcome') {
       notOperationOutcome.set(status, (notOperationOutcome.get(status) ?? 0) + 1);
+      throw new Error(`${status} with a JSON body that is not an OperationOutcome: ${text.slice(0, 200)}`);
     }
   }
   return status;
