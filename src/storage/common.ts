@@ -290,3 +290,26 @@ export function assembleReport(since: Date, q: ReportQueryRows, now = new Date()
 export function retentionCutoff(retentionDays: number, now: Date): Date | null {
   return retentionDays > 0 ? new Date(now.getTime() - retentionDays * 86_400_000) : null;
 }
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Runs the retention purge at startup and then daily, logging what it removed; returns the stop
+ * function for close(). Both stores use it, so retention behaves the same whatever DATABASE_URL says.
+ */
+export function scheduleRetention(
+  purge: () => Promise<{ cards: number; feedback: number }>,
+  opts: { logger: StoreLogger; retentionDays: number; maintenance?: boolean },
+): () => void {
+  if (opts.maintenance === false) return () => undefined;
+  const run = (): void => {
+    purge().then(
+      (n) => (n.cards || n.feedback ? opts.logger.info({ purged: n, retentionDays: opts.retentionDays }, 'store retention purge') : undefined),
+      (err: unknown) => opts.logger.error({ err: errorSummary(err) }, 'store retention purge failed'),
+    );
+  };
+  run();
+  const timer = setInterval(run, DAY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}

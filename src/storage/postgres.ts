@@ -12,11 +12,11 @@ import {
   retentionCutoff,
   type IssuedCardRow,
   type ReportQueryRows,
+  scheduleRetention,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
 import type { FeedbackResult, Report, Store, StoreCounts, StoreOptions, StoreStats } from './types.js';
 
-const DAY_MS = 86_400_000;
 /** Any constant works; it only has to be the same for every replica of this service. */
 const MIGRATION_LOCK = 7_301_946_551;
 const CARD_COLUMNS = 11;
@@ -73,18 +73,7 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
     const feedback = await pool.query('DELETE FROM feedback WHERE received_at < $1', [cutoff]);
     return { cards: cards.rowCount ?? 0, feedback: feedback.rowCount ?? 0 };
   };
-  const runPurge = (): void => {
-    purge().then(
-      (n) => (n.cards || n.feedback ? opts.logger.info({ purged: n, retentionDays: opts.retentionDays }, 'store retention purge') : undefined),
-      (err: unknown) => opts.logger.error({ err: errorSummary(err) }, 'store retention purge failed'),
-    );
-  };
-  let timer: NodeJS.Timeout | undefined;
-  if (opts.maintenance !== false) {
-    runPurge();
-    timer = setInterval(runPurge, DAY_MS);
-    timer.unref();
-  }
+  const stopRetention = scheduleRetention(purge, opts);
 
   return {
     kind: 'postgres',
@@ -154,7 +143,7 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
     },
     async close() {
       if (!open) return;
-      if (timer) clearInterval(timer);
+      stopRetention();
       await writer.flush();
       open = false;
       await pool.end();

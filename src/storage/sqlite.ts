@@ -15,12 +15,11 @@ import {
   retentionCutoff,
   type IssuedCardRow,
   type ReportQueryRows,
+  scheduleRetention,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
 import { cardValues, INSERT_CARD_SQL, SqliteCardWorker } from './sqlite-card-worker.js';
 import type { FeedbackEntry, FeedbackResult, Report, Store, StoreCounts, StoreOptions, StoreStats } from './types.js';
-
-const DAY_MS = 86_400_000;
 
 /**
  * The embedded store (better-sqlite3). WAL lets the report command read while the service writes;
@@ -102,18 +101,7 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
       feedback: db.prepare('DELETE FROM feedback WHERE received_at < ?').run(cutoff.getTime()).changes,
     }))();
   };
-  const runPurge = (): void => {
-    purge().then(
-      (n) => (n.cards || n.feedback ? opts.logger.info({ purged: n, retentionDays: opts.retentionDays }, 'store retention purge') : undefined),
-      (err: unknown) => opts.logger.error({ err: errorSummary(err) }, 'store retention purge failed'),
-    );
-  };
-  let timer: NodeJS.Timeout | undefined;
-  if (opts.maintenance !== false) {
-    runPurge();
-    timer = setInterval(runPurge, DAY_MS);
-    timer.unref();
-  }
+  const stopRetention = scheduleRetention(purge, opts);
 
   return {
     kind: 'sqlite',
@@ -152,7 +140,7 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
     },
     async close() {
       if (!open) return;
-      if (timer) clearInterval(timer);
+      stopRetention();
       await writer.flush();
       open = false;
       await cardWorker?.close();
