@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { createLogger } from '../src/logger.js';
 import { describeDatabaseUrl, openStore, type Report } from '../src/storage/index.js';
 
 /**
@@ -87,7 +88,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   const databaseUrl = args['database-url'] || env.DATABASE_URL || DEFAULT_DATABASE_URL;
   // Logs go to stderr so that --json output on stdout stays parseable.
-  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const logger = createLogger('warn', pino.destination(2));
   let store;
   try {
     store = await openStore(databaseUrl, { logger, retentionDays: 0, maintenance: false, mustExist: true });

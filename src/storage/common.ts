@@ -135,7 +135,16 @@ export class CardWriter {
     private readonly opts: { slowWriteMs: number; maxQueue: number; batchDelayMs: number },
   ) {}
 
+  /** The CardSink contract lives here for both stores: never throw into the hook response path. */
   enqueue(event: CardsIssued): void {
+    try {
+      this.accept(event);
+    } catch (err) {
+      this.log.error({ err: errorSummary(err) }, 'card store enqueue failed');
+    }
+  }
+
+  private accept(event: CardsIssued): void {
     if (event.cards.length === 0) return;
     if (this.queue.length >= this.opts.maxQueue) {
       const before = this.dropped;

@@ -79,11 +79,7 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
     kind: 'postgres',
     ready: () => open,
     cardsIssued(event: CardsIssued): void {
-      try {
-        if (open) writer.enqueue(event);
-      } catch (err) {
-        opts.logger.error({ err: errorSummary(err) }, 'card store enqueue failed');
-      }
+      if (open) writer.enqueue(event);
     },
     async recordFeedback(serviceId, entries, client) {
       await writer.flush();

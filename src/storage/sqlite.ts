@@ -7,7 +7,6 @@ import type { CardsIssued } from '../events.js';
 import {
   assembleReport,
   CardWriter,
-  errorSummary,
   feedbackRow,
   PATIENT_KEY_META,
   patientHasher,
@@ -107,12 +106,7 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
     kind: 'sqlite',
     ready: () => open,
     cardsIssued(event: CardsIssued): void {
-      try {
-        if (open) writer.enqueue(event);
-      } catch (err) {
-        // The CardSink contract: never throw into the hook response path.
-        opts.logger.error({ err: errorSummary(err) }, 'card store enqueue failed');
-      }
+      if (open) writer.enqueue(event);
     },
     async recordFeedback(serviceId, entries, client) {
       // Cards still in the queue are written first, so feedback on a card issued a moment ago is not flagged unknown.
