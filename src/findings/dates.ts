@@ -24,15 +24,15 @@ export function parseFhirDate(value: unknown): FhirInstant | undefined {
   if (len < 4) return undefined;
   const year = digits(s, 0, 4);
   if (year < 0) return undefined;
-  if (len === 4) return { iso: value, start: Date.UTC(year, 0, 1), end: Date.UTC(year + 1, 0, 1) - 1 };
+  if (len === 4) return { iso: value, start: utcDay(year, 1, 1), end: utcDay(year + 1, 1, 1) - 1 };
   if (s.charCodeAt(4) !== 45 /* - */ || len < 7) return undefined;
   const month = digits(s, 5, 2);
   if (month < 1 || month > 12) return undefined;
-  if (len === 7) return { iso: value, start: Date.UTC(year, month - 1, 1), end: Date.UTC(year, month, 1) - 1 };
+  if (len === 7) return { iso: value, start: utcDay(year, month, 1), end: (month === 12 ? utcDay(year + 1, 1, 1) : utcDay(year, month + 1, 1)) - 1 };
   if (s.charCodeAt(7) !== 45 || len < 10) return undefined;
   const day = digits(s, 8, 2);
   if (day < 1 || day > daysInMonth(year, month)) return undefined;
-  const dayStart = Date.UTC(year, month - 1, day);
+  const dayStart = utcDay(year, month, day);
   if (len === 10) return { iso: value, start: dayStart, end: dayStart + DAY_MS - 1 };
   if (s.charCodeAt(10) !== 84 /* T */ || len < 16 || s.charCodeAt(13) !== 58 /* : */) return undefined;
   const hour = digits(s, 11, 2);
@@ -83,8 +83,24 @@ function digits(s: string, from: number, count: number): number {
   return n;
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month !== 2) return MONTH_DAYS[month - 1] as number;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+}
+
+/**
+ * Date.UTC(year, month - 1, day) by arithmetic (days from civil, proleptic Gregorian), for years
+ * 0-9999: parsing runs once per candidate resource and Date.UTC is several times slower.
+ */
+function utcDay(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return (era * 146_097 + doe - 719_468) * DAY_MS;
 }
 
 /** Whole years completed between a birth span and `now`, as a range when the birth date is partial. */

@@ -7,7 +7,6 @@ import {
   indexRecord,
   isObject,
   readCodings,
-  RECORD_LISTS,
   referenceOf,
   type CodingRef,
   type IndexedType,
@@ -260,11 +259,9 @@ function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit:
  * none with a coding the value set excludes. Names are the coding displays and the text.
  */
 function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: NameMatcher, seen: Set<Json>, visit: (cand: Candidate) => void): void {
-  const rec: unknown = ctx.record;
-  const list = isObject(rec) ? asArray(rec[RECORD_LISTS[type]]) : [];
   const texts: string[] = [];
-  for (const resource of list) {
-    if (!isObject(resource) || seen.has(resource)) continue;
+  for (const resource of ctx.index.types.get(type)?.named ?? []) {
+    if (seen.has(resource)) continue;
     const concept = codeElement(type, resource);
     if (!isObject(concept)) continue;
     texts.length = 0;

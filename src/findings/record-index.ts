@@ -35,6 +35,12 @@ export interface TypeIndex {
    * element. Keyed by code alone: one short string to hash per coding, the system compared after.
    */
   byCode: Map<string, IndexEntry[]>;
+  /**
+   * Medication types only: the resources whose code element has a coding display or a text, the
+   * only ones an ingredient-name fallback can match. Collected in the same pass, so the name pass
+   * does not walk every medication of a long chart again.
+   */
+  named: Json[];
 }
 
 export interface RecordIndex {
@@ -92,13 +98,20 @@ export function indexRecord(record: PatientRecord): RecordIndex {
   const rec: unknown = record;
   const source = isObject(rec) ? rec : {};
   for (const [type, key] of Object.entries(RECORD_LISTS) as [IndexedType, string][]) {
-    const idx: TypeIndex = { byCode: new Map() };
+    const idx: TypeIndex = { byCode: new Map(), named: [] };
     types.set(type, idx);
+    const medication = type === 'MedicationStatement' || type === 'MedicationRequest';
     for (const resource of asArray(source[key])) {
       if (!isObject(resource)) continue;
       const concept = codeElement(type, resource);
-      if (!isObject(concept) || !Array.isArray(concept.coding)) continue;
+      if (!isObject(concept)) continue;
+      let named = medication && typeof concept.text === 'string' && concept.text.trim() !== '';
+      if (!Array.isArray(concept.coding)) {
+        if (named) idx.named.push(resource);
+        continue;
+      }
       for (const c of concept.coding as unknown[]) {
+        if (medication && !named && isObject(c) && typeof c.display === 'string' && c.display.trim() !== '') named = true;
         if (!isObject(c) || typeof c.system !== 'string' || typeof c.code !== 'string') continue;
         let entries = idx.byCode.get(c.code);
         if (!entries) idx.byCode.set(c.code, (entries = []));
@@ -112,6 +125,7 @@ export function indexRecord(record: PatientRecord): RecordIndex {
         }
         if (entry.resources[entry.resources.length - 1] !== resource) entry.resources.push(resource);
       }
+      if (named) idx.named.push(resource);
     }
   }
   const unavailable = new Set<string>();

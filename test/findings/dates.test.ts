@@ -28,4 +28,21 @@ describe('FHIR dates', () => {
       }),
     );
   });
+
+  it('places every calendar day of years 0001-9999 where Date does, leap days included', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9999 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 31 }), (y, m, d) => {
+        // setUTCFullYear, because Date.UTC reads years 0-99 as 1900-1999.
+        const ref = new Date(0);
+        ref.setUTCFullYear(y, m - 1, d);
+        const text = `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+        if (ref.getUTCMonth() !== m - 1) expect(parseFhirDate(text), text).toBeUndefined();
+        else expect(parseFhirDate(text)?.start, text).toBe(ref.getTime());
+      }),
+      { numRuns: 2000 },
+    );
+    expect(parseFhirDate('2000-02-29')).toBeDefined();
+    expect(parseFhirDate('1900-02-29')).toBeUndefined();
+    expect(parseFhirDate('0050')?.start).toBe(new Date('0050-01-01T00:00:00Z').getTime());
+  });
 });
