@@ -4,6 +4,7 @@ import type { LoadedDefinition, MappingSet } from './loader.js';
 import {
   asArray,
   codeElement,
+  entriesOf,
   indexRecord,
   isObject,
   readCodings,
@@ -231,8 +232,9 @@ function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit:
   // With a name fallback every coded match is tracked, so the name pass can leave them out.
   let seen: Set<Json> | undefined = names ? new Set() : undefined;
   let firstMatched: Json[] | undefined;
-  for (const entries of idx.byCode.values()) {
-    for (const { coding, resources } of entries) {
+  for (const [code, group] of idx.byCode) {
+    if (!mayHold(vs, code) && !DOTLESS_ICD.test(code)) continue;
+    for (const { coding, resources } of entriesOf(group)) {
       const hit = vs.lookup(coding.system, coding.code);
       if (!hit) {
         if (coding.system === ICD10CM || coding.system === ICD10WHO) warnDotless(ctx, type, vs, coding, resources);
@@ -252,6 +254,12 @@ function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit:
     }
   }
   if (names && seen) eachNamed(ctx, type, vs, names, seen, visit);
+}
+
+/** Whether the value set may hold the code in any of its systems: codes it cannot hold are never split by system. */
+function mayHold(vs: CompiledValueSet, code: string): boolean {
+  for (const system of vs.systems) if (vs.lookup(system, code)) return true;
+  return false;
 }
 
 /**

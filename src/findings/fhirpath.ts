@@ -140,6 +140,28 @@ function planWalk(resourceType: string, branches: Step[][]): Walk | null {
       return out;
     };
   }
+  const step = only[0] as Access;
+  if (single && only.length === 1 && step.choice) {
+    // A choice element alone (effective.ofType(dateTime), value.ofType(Quantity)), once per candidate:
+    // the first present choice decides, as in the general walk below, without its arrays.
+    const { key, choice } = step;
+    const { first, wanted } = choice;
+    const underscored = first.map((k) => `_${k}`);
+    return (resource) => {
+      for (let i = 0; i < first.length; i++) {
+        const k = first[i] as string;
+        if (resource[k] === undefined && resource[underscored[i] as string] === undefined) continue;
+        if (k !== wanted) return NONE;
+        const v = resource[key];
+        if (v === undefined || v === null) return NONE;
+        if (!Array.isArray(v)) return [v];
+        const out: unknown[] = [];
+        push(out, v);
+        return out;
+      }
+      return NONE;
+    };
+  }
   return (resource) => {
     const out: unknown[] = [];
     for (const plan of plans) {

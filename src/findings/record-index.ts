@@ -29,18 +29,48 @@ export interface IndexEntry {
   resources: Json[];
 }
 
+/**
+ * The resources carrying one code in their code element, each with the coding that carries it
+ * (parallel arrays). Split by system only when a value set may hold the code: a long chart's codes
+ * that no mapping reads are indexed without their system ever being read.
+ */
+export interface CodeGroup {
+  resources: Json[];
+  codings: Json[];
+  bySystem?: IndexEntry[];
+}
+
 export interface TypeIndex {
-  /**
-   * code -> one entry per system using that code, with the resources carrying it in their code
-   * element. Keyed by code alone: one short string to hash per coding, the system compared after.
-   */
-  byCode: Map<string, IndexEntry[]>;
+  byCode: Map<string, CodeGroup>;
   /**
    * Medication types only: the resources whose code element has a coding display or a text, the
    * only ones an ingredient-name fallback can match. Collected in the same pass, so the name pass
    * does not walk every medication of a long chart again.
    */
   named: Json[];
+}
+
+/** One entry per system using the group's code, in first-seen order; a resource appears once per entry. */
+export function entriesOf(group: CodeGroup): IndexEntry[] {
+  if (group.bySystem) return group.bySystem;
+  const entries: IndexEntry[] = [];
+  for (let i = 0; i < group.codings.length; i++) {
+    const c = group.codings[i] as Json;
+    if (typeof c.system !== 'string') continue;
+    const resource = group.resources[i] as Json;
+    let entry = entries[0];
+    if (!entry || entry.coding.system !== c.system) {
+      entry = entries.find((e) => e.coding.system === c.system);
+      if (!entry) {
+        const code = c.code as string;
+        const coding: CodingRef = typeof c.display === 'string' ? { system: c.system, code, display: c.display } : { system: c.system, code };
+        entries.push((entry = { coding, resources: [] }));
+      }
+    }
+    if (entry.resources[entry.resources.length - 1] !== resource) entry.resources.push(resource);
+  }
+  group.bySystem = entries;
+  return entries;
 }
 
 export interface RecordIndex {
@@ -93,6 +123,15 @@ const GAP_TYPES: Record<string, string> = {
   procedures: 'Procedure',
 };
 
+/**
+ * Resources per indexing batch, and the batch's scratch space (reused: indexing is synchronous and
+ * never nested). See the batching comment in indexRecord.
+ */
+const BATCH = 256;
+const scratchConcept: unknown[] = new Array<unknown>(BATCH).fill(undefined);
+const scratchCodings: unknown[] = new Array<unknown>(BATCH).fill(undefined);
+const scratchFirst: unknown[] = new Array<unknown>(BATCH).fill(undefined);
+
 export function indexRecord(record: PatientRecord): RecordIndex {
   const types = new Map<IndexedType, TypeIndex>();
   const rec: unknown = record;
@@ -101,32 +140,58 @@ export function indexRecord(record: PatientRecord): RecordIndex {
     const idx: TypeIndex = { byCode: new Map(), named: [] };
     types.set(type, idx);
     const medication = type === 'MedicationStatement' || type === 'MedicationRequest';
-    for (const resource of asArray(source[key])) {
-      if (!isObject(resource)) continue;
-      const concept = codeElement(type, resource);
-      if (!isObject(concept)) continue;
-      let named = medication && typeof concept.text === 'string' && concept.text.trim() !== '';
-      if (!Array.isArray(concept.coding)) {
-        if (named) idx.named.push(resource);
-        continue;
+    const list = asArray(source[key]);
+    for (let from = 0; from < list.length; from += BATCH) {
+      const to = Math.min(list.length, from + BATCH);
+      // Why in steps: a long record does not fit in CPU cache, and walking resource -> code ->
+      // coding -> code one resource at a time takes each cache miss in turn. One step over the whole
+      // batch before the next makes the loads of different resources independent, so the CPU
+      // overlaps their misses; the last pass then finds everything in cache. This took 20,000
+      // resources from 20x to 12x the indexing time of 2,000 (test/bench/README.md).
+      for (let i = from; i < to; i++) {
+        const resource = list[i];
+        scratchConcept[i - from] = isObject(resource) ? codeElement(type, resource) : undefined;
       }
-      for (const c of concept.coding as unknown[]) {
-        if (medication && !named && isObject(c) && typeof c.display === 'string' && c.display.trim() !== '') named = true;
-        if (!isObject(c) || typeof c.system !== 'string' || typeof c.code !== 'string') continue;
-        let entries = idx.byCode.get(c.code);
-        if (!entries) idx.byCode.set(c.code, (entries = []));
-        let entry = entries[0];
-        if (!entry || entry.coding.system !== c.system) {
-          entry = entries.find((e) => e.coding.system === c.system);
-          if (!entry) {
-            const coding: CodingRef = typeof c.display === 'string' ? { system: c.system, code: c.code, display: c.display } : { system: c.system, code: c.code };
-            entries.push((entry = { coding, resources: [] }));
-          }
+      for (let i = 0; i < to - from; i++) {
+        const concept = scratchConcept[i];
+        scratchCodings[i] = isObject(concept) ? concept.coding : undefined;
+      }
+      for (let i = 0; i < to - from; i++) {
+        const codings = scratchCodings[i];
+        scratchFirst[i] = Array.isArray(codings) ? codings[0] : undefined;
+      }
+      for (let i = 0; i < to - from; i++) {
+        // Loaded only to be in cache for the last pass.
+        const first = scratchFirst[i];
+        scratchFirst[i] = isObject(first) ? first.code : undefined;
+      }
+      for (let i = from; i < to; i++) {
+        const resource = list[i] as Json;
+        const concept = scratchConcept[i - from];
+        if (!isObject(concept)) continue;
+        let named = medication && typeof concept.text === 'string' && concept.text.trim() !== '';
+        const codings = scratchCodings[i - from];
+        if (!Array.isArray(codings)) {
+          if (named) idx.named.push(resource);
+          continue;
         }
-        if (entry.resources[entry.resources.length - 1] !== resource) entry.resources.push(resource);
+        for (const c of codings as unknown[]) {
+          if (!isObject(c)) continue;
+          if (medication && !named && typeof c.display === 'string' && c.display.trim() !== '') named = true;
+          const code = c.code;
+          if (typeof code !== 'string') continue;
+          let group = idx.byCode.get(code);
+          if (!group) idx.byCode.set(code, (group = { resources: [], codings: [] }));
+          group.resources.push(resource);
+          group.codings.push(c);
+        }
+        if (named) idx.named.push(resource);
       }
-      if (named) idx.named.push(resource);
     }
+    // The scratch space must not keep a patient's record alive after the call.
+    scratchConcept.fill(undefined);
+    scratchCodings.fill(undefined);
+    scratchFirst.fill(undefined);
   }
   const unavailable = new Set<string>();
   for (const gap of asArray(source.gaps)) {

@@ -131,6 +131,8 @@ export interface CompiledValueSet {
   file: string;
   /** Display from the value set when the code is a member, else undefined. */
   lookup(system: string, code: string): { display?: string } | undefined;
+  /** Every code system the set draws codes from (its own and its included sets'). */
+  systems: ReadonlySet<string>;
   /** True when the code is explicitly excluded (compose.exclude): a name must not bring it back. */
   excludes(system: string, code: string): boolean;
   /** The ingredient-name fallback (own rules and those of included value sets), if the set has one. */
@@ -324,10 +326,12 @@ export function compileValueSets(resources: { file: string; resource: ValueSetRe
     const names = [...entry.names, ...included.flatMap((v) => allRules.get(v.id) ?? [])];
     allRules.set(id, names);
     const nameMatcher = nameMatcherOf(names);
+    const systems = new Set([...include.concepts.keys(), ...include.filters.keys(), ...included.flatMap((v) => [...v.systems])]);
     const vs: CompiledValueSet = {
       id,
       url: resource.url,
       file,
+      systems,
       excludes,
       ...(nameMatcher ? { nameMatcher } : {}),
       lookup(system, code) {
