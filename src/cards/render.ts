@@ -32,7 +32,7 @@ export function clampSummary(summary: string): string {
 
 /** Markdown special characters in EHR-supplied text must not change the card's layout. */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]<>#|]/g, (c) => `\\${c}`).replace(/\s+/g, ' ').trim();
+  return text.replace(/[\\`*_{}[\]<>#|]/g, '\\$&').replace(/\s+/g, ' ').trim();
 }
 
 function formatEvidence(evidence: Evidence): string {

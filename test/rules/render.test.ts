@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Recommendation } from '../../src/cards/recommendation.js';
-import { clampSummary, renderCard, type RenderContext } from '../../src/cards/render.js';
+import { clampSummary, escapeMarkdown, renderCard, type RenderContext } from '../../src/cards/render.js';
 import { checkCdsResponse } from '../support/cds-response-check.js';
 
 const ctx: RenderContext = {
@@ -65,5 +65,11 @@ describe('clampSummary', () => {
     const long = clampSummary('word '.repeat(60));
     expect(long.length).toBeLessThan(140);
     expect(long.endsWith('…')).toBe(true);
+  });
+
+  it('escapes what record text could turn into markdown, and folds its whitespace', () => {
+    expect(escapeMarkdown('  *bold*  _it_\n[link](x) <b> #1 a|b `c` {d} \\ ')).toBe(
+      '\\*bold\\* \\_it\\_ \\[link\\](x) \\<b\\> \\#1 a\\|b \\`c\\` \\{d\\} \\\\',
+    );
   });
 });
