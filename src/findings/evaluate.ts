@@ -352,12 +352,15 @@ function isFuture(ctx: Ctx, date: FhirInstant, cand: Candidate, ref: string | un
   return true;
 }
 
-function firstDate(ctx: Ctx, sources: string[], resource: Json, ref: string | undefined): FhirInstant | undefined {
+/** `ref` is the resource's reference, or its type for the reference to be made only if a note needs it. */
+function firstDate(ctx: Ctx, sources: string[], resource: Json, ref: string | undefined | { type: IndexedType }): FhirInstant | undefined {
   for (const src of sources) {
     for (const v of run(ctx, src, resource)) {
       const d = parseFhirDate(v);
       if (d) return d;
-      if (v !== undefined && v !== null) note(ctx, `Unreadable date ${JSON.stringify(v)?.slice(0, 40)} ignored.`, ref);
+      if (v !== undefined && v !== null) {
+        note(ctx, `Unreadable date ${JSON.stringify(v)?.slice(0, 40)} ignored.`, typeof ref === 'object' ? referenceOf(ref.type, resource) : ref);
+      }
     }
   }
   return undefined;
@@ -555,6 +558,8 @@ function readValue(
   return { value: Math.round(conv.value * 1e9) / 1e9, unit: rule.unit };
 }
 
+const OBSERVATION = { type: 'Observation' } as const;
+
 /** Visits each usable, normalised reading in the window; everything skipped is noted. */
 function eachReading(
   ctx: Ctx,
@@ -565,10 +570,11 @@ function eachReading(
   const vs = valueSet(ctx, c.valueSet);
   eachCandidate(ctx, 'Observation', vs, (cand) => {
     const { resource } = cand;
-    const ref = referenceOf('Observation', resource);
-    const date = firstDate(ctx, c.date, resource, ref);
+    const date = firstDate(ctx, c.date, resource, OBSERVATION);
     // Old readings outside the window are irrelevant, whatever their shape.
     if (date && windowFrom !== undefined && date.end < windowFrom) return;
+    // Made only now: most readings of a long record fall outside the window.
+    const ref = referenceOf('Observation', resource);
     if (date && isFuture(ctx, date, cand, ref)) return;
     const what = nameOf(cand);
     if (judgeStatus(ctx, c.status, 'Observation', resource, ref) === 'no') {
