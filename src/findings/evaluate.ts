@@ -199,6 +199,17 @@ function run(ctx: Ctx, source: string, resource: unknown): unknown[] {
   }
 }
 
+/** `run(...)[0]` without the array: run once per candidate resource. */
+function runFirst(ctx: Ctx, source: string, resource: unknown): unknown {
+  const fn = ctx.mappings.expressions.get(source);
+  if (!fn) return undefined;
+  try {
+    return fn.first(resource);
+  } catch {
+    return undefined;
+  }
+}
+
 const DOTLESS_ICD = /^([A-Z][0-9][0-9A-Z])([0-9A-Z]{1,4})$/;
 
 interface Candidate {
@@ -354,6 +365,9 @@ function isFuture(ctx: Ctx, date: FhirInstant, cand: Candidate, ref: string | un
 
 /** `ref` is the resource's reference, or its type for the reference to be made only if a note needs it. */
 function firstDate(ctx: Ctx, sources: string[], resource: Json, ref: string | undefined | { type: IndexedType }): FhirInstant | undefined {
+  // The common case, one readable value in the first source, without building result arrays.
+  const d = sources.length ? parseFhirDate(runFirst(ctx, sources[0] as string, resource)) : undefined;
+  if (d) return d;
   for (const src of sources) {
     for (const v of run(ctx, src, resource)) {
       const d = parseFhirDate(v);
@@ -525,7 +539,7 @@ function readValue(
   ref: string | undefined,
   what: string,
 ): { value: number; unit: string } | undefined {
-  const raw = run(ctx, rule.expression, resource)[0];
+  const raw = runFirst(ctx, rule.expression, resource);
   let num: unknown;
   let unit: string | undefined;
   if (isObject(raw)) {

@@ -13,9 +13,17 @@ import r4 from 'fhirpath/fhir-context/r4/index.js';
  * such as an array directly inside an array, may come out differently; the evaluator ignores such
  * elements either way.)
  */
-export type CompiledExpression = (resource: unknown) => unknown[];
+export interface CompiledExpression {
+  (resource: unknown): unknown[];
+  /** What `[0]` of the whole result is, without building the result (run once per candidate resource). */
+  first(resource: unknown): unknown;
+}
 
 type Walk = (resource: Record<string, unknown>) => unknown[];
+interface Walks {
+  all: Walk;
+  first: (resource: Record<string, unknown>) => unknown;
+}
 
 interface Model {
   choiceTypePaths: Record<string, string[]>;
@@ -27,10 +35,11 @@ const model = r4 as unknown as Model;
 /** The expression on fhirpath.js alone (the reference the fast path is tested against). */
 export function engineExpression(source: string): CompiledExpression {
   const engine = fhirpath.compile(source, r4) as (resource: unknown) => unknown;
-  return (resource) => {
+  const all = (resource: unknown): unknown[] => {
     const out = engine(resource);
     return Array.isArray(out) ? out : [];
   };
+  return Object.assign(all, { first: (resource: unknown) => all(resource)[0] });
 }
 
 /** Throws the engine's parse error; the loader turns it into a MappingLoadError. */
@@ -38,17 +47,27 @@ export function compileExpression(source: string): CompiledExpression {
   const slow = engineExpression(source);
   const branches = parseSimplePath(source);
   if (!branches) return slow;
-  const walks = new Map<string, Walk | null>();
-  return (resource) => {
+  const walks = new Map<string, Walks | null>();
+  const walksFor = (resource: unknown): Walks | null => {
     const type = typeof resource === 'object' && resource !== null ? (resource as { resourceType?: unknown }).resourceType : undefined;
-    if (typeof type !== 'string') return slow(resource);
+    if (typeof type !== 'string') return null;
     let walk = walks.get(type);
     if (walk === undefined) {
       walk = planWalk(type, branches);
       walks.set(type, walk);
     }
-    return walk ? walk(resource as Record<string, unknown>) : slow(resource);
+    return walk;
   };
+  const all = (resource: unknown): unknown[] => {
+    const walk = walksFor(resource);
+    return walk ? walk.all(resource as Record<string, unknown>) : slow(resource);
+  };
+  return Object.assign(all, {
+    first: (resource: unknown): unknown => {
+      const walk = walksFor(resource);
+      return walk ? walk.first(resource as Record<string, unknown>) : slow.first(resource);
+    },
+  });
 }
 
 type Step = { member: string } | { ofType: string };
@@ -86,7 +105,7 @@ const PRIMITIVES = new Set(
 );
 
 /** Resolves member names against the R4 model for one resource type; null when outside the subset. */
-function planWalk(resourceType: string, branches: Step[][]): Walk | null {
+function planWalk(resourceType: string, branches: Step[][]): Walks | null {
   if (!model.path2Type[`${resourceType}.id`]) return null;
   const plans: Access[][] = [];
   for (const steps of branches) {
@@ -131,13 +150,16 @@ function planWalk(resourceType: string, branches: Step[][]): Walk | null {
   if (single && only.length === 1 && !only[0]?.choice) {
     // The commonest shape (recordedDate, issued, authoredOn): no intermediate arrays.
     const key = (only[0] as Access).key;
-    return (resource) => {
-      const v = resource[key];
-      if (v === undefined || v === null) return NONE;
-      if (!Array.isArray(v)) return [v];
-      const out: unknown[] = [];
-      push(out, v);
-      return out;
+    return {
+      all: (resource) => {
+        const v = resource[key];
+        if (v === undefined || v === null) return NONE;
+        if (!Array.isArray(v)) return [v];
+        const out: unknown[] = [];
+        push(out, v);
+        return out;
+      },
+      first: (resource) => firstOf(resource[key]),
     };
   }
   const step = only[0] as Access;
@@ -147,22 +169,27 @@ function planWalk(resourceType: string, branches: Step[][]): Walk | null {
     const { key, choice } = step;
     const { first, wanted } = choice;
     const underscored = first.map((k) => `_${k}`);
-    return (resource) => {
+    const chosen = (resource: Record<string, unknown>): boolean => {
       for (let i = 0; i < first.length; i++) {
         const k = first[i] as string;
-        if (resource[k] === undefined && resource[underscored[i] as string] === undefined) continue;
-        if (k !== wanted) return NONE;
+        if (resource[k] !== undefined || resource[underscored[i] as string] !== undefined) return k === wanted;
+      }
+      return false;
+    };
+    return {
+      all: (resource) => {
+        if (!chosen(resource)) return NONE;
         const v = resource[key];
         if (v === undefined || v === null) return NONE;
         if (!Array.isArray(v)) return [v];
         const out: unknown[] = [];
         push(out, v);
         return out;
-      }
-      return NONE;
+      },
+      first: (resource) => (chosen(resource) ? firstOf(resource[key]) : undefined),
     };
   }
-  return (resource) => {
+  const all: Walk = (resource) => {
     const out: unknown[] = [];
     for (const plan of plans) {
       let nodes: unknown[] = [resource];
@@ -185,9 +212,18 @@ function planWalk(resourceType: string, branches: Step[][]): Walk | null {
     }
     return distinct(out);
   };
+  return { all, first: (resource) => all(resource)[0] };
 }
 
 const NONE: unknown[] = [];
+
+/** The first element `push` would add. */
+function firstOf(value: unknown): unknown {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) return value;
+  for (const v of value) if (v !== undefined && v !== null) return v;
+  return undefined;
+}
 
 /** Like the engine, a wrongly typed value is still returned; the caller's checks deal with it. */
 function push(into: unknown[], value: unknown): void {

@@ -16,9 +16,11 @@ beforeAll(async () => {
 });
 
 const same = (source: string, resource: unknown): void => {
-  const fast = compileExpression(source)(resource);
+  const compiled = compileExpression(source);
   const engine = engineExpression(source)(resource);
-  expect(JSON.stringify(fast), `${source} on ${JSON.stringify(resource).slice(0, 200)}`).toBe(JSON.stringify(engine));
+  const where = `${source} on ${JSON.stringify(resource).slice(0, 200)}`;
+  expect(JSON.stringify(compiled(resource)), where).toBe(JSON.stringify(engine));
+  expect(JSON.stringify(compiled.first(resource)), `first of ${where}`).toBe(JSON.stringify(engine[0]));
 };
 
 describe('FHIRPath fast path', () => {
