@@ -6,6 +6,7 @@ import {
   codeElement,
   entriesOf,
   indexRecord,
+  isMedicationType,
   isObject,
   readCodings,
   referenceOf,
@@ -226,7 +227,6 @@ function nameOf(cand: Candidate): string {
   return cand.display ?? cand.coding?.code ?? '(unnamed)';
 }
 
-const MEDICATION_TYPES: ReadonlySet<IndexedType> = new Set(['MedicationStatement', 'MedicationRequest']);
 const BY_NAME_QUALIFIER = 'matched-by-name';
 const BY_NAME_SUFFIX = ' (matched by ingredient name)';
 
@@ -239,7 +239,7 @@ const BY_NAME_SUFFIX = ' (matched by ingredient name)';
 function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit: (cand: Candidate) => void): void {
   const idx = ctx.index.types.get(type);
   if (!idx) return;
-  const names = vs.nameMatcher && MEDICATION_TYPES.has(type) ? vs.nameMatcher : undefined;
+  const names = vs.nameMatcher && isMedicationType(type) ? vs.nameMatcher : undefined;
   // With a name fallback every coded match is tracked, so the name pass can leave them out.
   let seen: Set<Json> | undefined = names ? new Set() : undefined;
   let firstMatched: Json[] | undefined;
@@ -363,8 +363,8 @@ function isFuture(ctx: Ctx, date: FhirInstant, cand: Candidate, ref: string | un
   return true;
 }
 
-/** `ref` is the resource's reference, or its type for the reference to be made only if a note needs it. */
-function firstDate(ctx: Ctx, sources: string[], resource: Json, ref: string | undefined | { type: IndexedType }): FhirInstant | undefined {
+/** `type` names the resource in a note; the reference is made only when a note needs it (most dates read cleanly). */
+function firstDate(ctx: Ctx, sources: string[], resource: Json, type: IndexedType): FhirInstant | undefined {
   // The common case, one readable value in the first source, without building result arrays.
   const d = sources.length ? parseFhirDate(runFirst(ctx, sources[0] as string, resource)) : undefined;
   if (d) return d;
@@ -373,7 +373,7 @@ function firstDate(ctx: Ctx, sources: string[], resource: Json, ref: string | un
       const d = parseFhirDate(v);
       if (d) return d;
       if (v !== undefined && v !== null) {
-        note(ctx, `Unreadable date ${JSON.stringify(v)?.slice(0, 40)} ignored.`, typeof ref === 'object' ? referenceOf(ref.type, resource) : ref);
+        note(ctx, `Unreadable date ${JSON.stringify(v)?.slice(0, 40)} ignored.`, referenceOf(type, resource));
       }
     }
   }
@@ -408,7 +408,7 @@ function compare(a: number, op: Comparator, b: number): boolean {
 }
 
 function conceptText(resource: Json, type: IndexedType): string | undefined {
-  const el = type === 'MedicationStatement' || type === 'MedicationRequest' ? resource.medicationCodeableConcept : resource.code;
+  const el = isMedicationType(type) ? resource.medicationCodeableConcept : resource.code;
   return isObject(el) && typeof el.text === 'string' ? el.text : undefined;
 }
 
@@ -490,7 +490,7 @@ function evaluateCoded(c: Criterion<'coded'>, ctx: Ctx): Outcome {
     const ref = referenceOf(c.resource, resource);
     const verdict = judgeStatus(ctx, c.status, c.resource, resource, ref);
     if (verdict === 'no') return;
-    const date = firstDate(ctx, c.date, resource, ref);
+    const date = firstDate(ctx, c.date, resource, c.resource);
     if (date && isFuture(ctx, date, cand, ref)) return;
     if (verdict === 'counts-if-recent') {
       const limit = ctx.now - (c.status.otherStatusesWithinDays ?? 0) * DAY_MS;
@@ -572,8 +572,6 @@ function readValue(
   return { value: Math.round(conv.value * 1e9) / 1e9, unit: rule.unit };
 }
 
-const OBSERVATION = { type: 'Observation' } as const;
-
 /** Visits each usable, normalised reading in the window; everything skipped is noted. */
 function eachReading(
   ctx: Ctx,
@@ -584,7 +582,7 @@ function eachReading(
   const vs = valueSet(ctx, c.valueSet);
   eachCandidate(ctx, 'Observation', vs, (cand) => {
     const { resource } = cand;
-    const date = firstDate(ctx, c.date, resource, OBSERVATION);
+    const date = firstDate(ctx, c.date, resource, 'Observation');
     // Old readings outside the window are irrelevant, whatever their shape.
     if (date && windowFrom !== undefined && date.end < windowFrom) return;
     // Made only now: most readings of a long record fall outside the window.
@@ -725,7 +723,7 @@ function evaluateMedicationDays(c: Criterion<'medication-days'>, ctx: Ctx): Outc
       const { resource } = cand;
       const ref = referenceOf(type, resource);
       if (judgeStatus(ctx, status, type, resource, ref) === 'no') return;
-      const start = firstDate(ctx, period.start, resource, ref);
+      const start = firstDate(ctx, period.start, resource, type);
       if (!start) {
         note(ctx, `${nameOf(cand)} has no start date; its duration cannot be counted.`, ref);
         undetermined++;
@@ -740,7 +738,7 @@ function evaluateMedicationDays(c: Criterion<'medication-days'>, ctx: Ctx): Outc
           end = start.start + days * (1 + repeats) * DAY_MS;
         }
       }
-      if (end === undefined && period.end) end = firstDate(ctx, period.end, resource, ref)?.end;
+      if (end === undefined && period.end) end = firstDate(ctx, period.end, resource, type)?.end;
       if (end === undefined) {
         const codes = statusCodes(type, resource) ?? [];
         if (period.openEndedStatuses?.some((s) => codes.includes(s))) end = ctx.now;

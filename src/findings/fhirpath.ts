@@ -97,7 +97,9 @@ export function parseSimplePath(source: string): Step[][] | undefined {
  * One member step. For a choice element fhirpath.js takes the first of the model's choice types that
  * is present (value or `_` sibling) and only then applies ofType, so the walk does the same.
  */
-type Access = { key: string; choice?: { first: string[]; wanted: string } };
+type Access = { key: string; chosen?: ChoiceTest };
+/** Whether, of a choice element's types, the first one present on the object is the wanted one. */
+type ChoiceTest = (obj: Record<string, unknown>) => boolean;
 
 /** FHIR primitive types (choiceTypePaths spells them capitalised, path2Type in lower camel case). */
 const PRIMITIVES = new Set(
@@ -120,16 +122,16 @@ function planWalk(resourceType: string, branches: Step[][]): Walks | null {
       const choices = model.choiceTypePaths[path];
       let key = step.member;
       let type: string | undefined;
-      let choice: Access['choice'];
+      let chosen: ChoiceTest | undefined;
       if (choices) {
         const next = steps[i + 1];
         if (!next || !('ofType' in next)) return null;
         const wanted = next.ofType.toLowerCase();
-        const chosen = choices.find((c) => c.toLowerCase() === wanted);
-        if (!chosen) return null;
-        key = `${step.member}${chosen}`;
-        type = chosen;
-        choice = { first: choices.map((c) => `${step.member}${c}`), wanted: key };
+        const picked = choices.find((c) => c.toLowerCase() === wanted);
+        if (!picked) return null;
+        key = `${step.member}${picked}`;
+        type = picked;
+        chosen = choiceTest(choices.map((c) => `${step.member}${c}`), key);
         i++;
       } else {
         const next = steps[i + 1];
@@ -140,68 +142,32 @@ function planWalk(resourceType: string, branches: Step[][]): Walks | null {
       const complex = type === 'BackboneElement' || type === 'Element';
       const primitive = type.startsWith('System.') || PRIMITIVES.has(type.toLowerCase());
       if (i < steps.length - 1 && primitive) return null;
-      plan.push(choice ? { key, choice } : { key });
+      plan.push(chosen ? { key, chosen } : { key });
       context = complex ? path : type;
     }
     plans.push(plan);
   }
   const single = plans.length === 1;
   const only = plans[0] as Access[];
-  if (single && only.length === 1 && !only[0]?.choice) {
-    // The commonest shape (recordedDate, issued, authoredOn): no intermediate arrays.
-    const key = (only[0] as Access).key;
+  if (single && only.length === 1) {
+    // One member, a choice element or not (recordedDate, effective.ofType(dateTime)), read once per
+    // candidate resource: no intermediate arrays. A choice is decided as in the general walk below.
+    const { key, chosen } = only[0] as Access;
     return {
-      all: (resource) => {
-        const v = resource[key];
-        if (v === undefined || v === null) return NONE;
-        if (!Array.isArray(v)) return [v];
-        const out: unknown[] = [];
-        push(out, v);
-        return out;
-      },
-      first: (resource) => firstOf(resource[key]),
-    };
-  }
-  const step = only[0] as Access;
-  if (single && only.length === 1 && step.choice) {
-    // A choice element alone (effective.ofType(dateTime), value.ofType(Quantity)), once per candidate:
-    // the first present choice decides, as in the general walk below, without its arrays.
-    const { key, choice } = step;
-    const { first, wanted } = choice;
-    const underscored = first.map((k) => `_${k}`);
-    const chosen = (resource: Record<string, unknown>): boolean => {
-      for (let i = 0; i < first.length; i++) {
-        const k = first[i] as string;
-        if (resource[k] !== undefined || resource[underscored[i] as string] !== undefined) return k === wanted;
-      }
-      return false;
-    };
-    return {
-      all: (resource) => {
-        if (!chosen(resource)) return NONE;
-        const v = resource[key];
-        if (v === undefined || v === null) return NONE;
-        if (!Array.isArray(v)) return [v];
-        const out: unknown[] = [];
-        push(out, v);
-        return out;
-      },
-      first: (resource) => (chosen(resource) ? firstOf(resource[key]) : undefined),
+      all: (resource) => (chosen && !chosen(resource) ? NONE : valuesOf(resource[key])),
+      first: (resource) => (chosen && !chosen(resource) ? undefined : firstOf(resource[key])),
     };
   }
   const all: Walk = (resource) => {
     const out: unknown[] = [];
     for (const plan of plans) {
       let nodes: unknown[] = [resource];
-      for (const { key, choice } of plan) {
+      for (const { key, chosen } of plan) {
         const next: unknown[] = [];
         for (const n of nodes) {
           if (typeof n !== 'object' || n === null || Array.isArray(n)) continue;
           const obj = n as Record<string, unknown>;
-          if (choice) {
-            const present = choice.first.find((k) => obj[k] !== undefined || obj[`_${k}`] !== undefined);
-            if (present !== choice.wanted) continue;
-          }
+          if (chosen && !chosen(obj)) continue;
           push(next, obj[key]);
         }
         nodes = next;
@@ -216,6 +182,27 @@ function planWalk(resourceType: string, branches: Step[][]): Walks | null {
 }
 
 const NONE: unknown[] = [];
+
+/** `first`: the element's names in the model's order; a type is present by its value or its `_` sibling. */
+function choiceTest(first: string[], wanted: string): ChoiceTest {
+  const underscored = first.map((k) => `_${k}`);
+  return (obj) => {
+    for (let i = 0; i < first.length; i++) {
+      const k = first[i] as string;
+      if (obj[k] !== undefined || obj[underscored[i] as string] !== undefined) return k === wanted;
+    }
+    return false;
+  };
+}
+
+/** What `push` would add, as a result of its own. */
+function valuesOf(value: unknown): unknown[] {
+  if (value === undefined || value === null) return NONE;
+  if (!Array.isArray(value)) return [value];
+  const out: unknown[] = [];
+  push(out, value);
+  return out;
+}
 
 /** The first element `push` would add. */
 function firstOf(value: unknown): unknown {

@@ -100,9 +100,14 @@ export function readCodings(concept: unknown): CodingRef[] {
   return out;
 }
 
+/** Medication resources name their drug in medication[x], not in code. */
+export function isMedicationType(type: IndexedType): type is 'MedicationStatement' | 'MedicationRequest' {
+  return type === 'MedicationStatement' || type === 'MedicationRequest';
+}
+
 /** The element that names what the resource is about: code, or the medication for medication resources. */
 export function codeElement(type: IndexedType, resource: Json): unknown {
-  if (type !== 'MedicationStatement' && type !== 'MedicationRequest') return resource.code;
+  if (!isMedicationType(type)) return resource.code;
   if (isObject(resource.medicationCodeableConcept)) return resource.medicationCodeableConcept;
   // A contained Medication (#id) still names the drug; an external reference cannot be read here.
   const ref = isObject(resource.medicationReference) ? resource.medicationReference.reference : undefined;
@@ -139,7 +144,7 @@ export function indexRecord(record: PatientRecord): RecordIndex {
   for (const [type, key] of Object.entries(RECORD_LISTS) as [IndexedType, string][]) {
     const idx: TypeIndex = { byCode: new Map(), named: [] };
     types.set(type, idx);
-    const medication = type === 'MedicationStatement' || type === 'MedicationRequest';
+    const medication = isMedicationType(type);
     const list = asArray(source[key]);
     for (let from = 0; from < list.length; from += BATCH) {
       const to = Math.min(list.length, from + BATCH);
