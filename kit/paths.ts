@@ -6,13 +6,12 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * The read-only shared reference directory (docs, external fixtures): `../shared` beside the
- * repository, as CI lays it out, unless SPINE_SHARED_DIR points elsewhere.
+ * The public FHIR test data (sources, licences and contents in its README): a verbatim copy kept in
+ * the repository under test/fixtures/external, so a clone anywhere runs the tests. SPINE_FIXTURES_DIR
+ * points elsewhere (e.g. the team's read-only ../shared/fixtures/external).
  */
-export function sharedDir(): string {
-  const dir = process.env.SPINE_SHARED_DIR ?? path.resolve(REPO_ROOT, '../shared');
-  if (!existsSync(dir)) {
-    throw new Error(`shared directory not found at ${dir}; clone it beside the repository or set SPINE_SHARED_DIR`);
-  }
+export function externalFixturesDir(): string {
+  const dir = process.env.SPINE_FIXTURES_DIR ?? path.join(REPO_ROOT, 'test', 'fixtures', 'external');
+  if (!existsSync(dir)) throw new Error(`external FHIR fixtures not found at ${dir}; set SPINE_FIXTURES_DIR`);
   return dir;
 }
