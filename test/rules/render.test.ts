@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Recommendation } from '../../src/cards/recommendation.js';
 import { clampSummary, escapeMarkdown, renderCard, type RenderContext } from '../../src/cards/render.js';
@@ -70,6 +71,21 @@ describe('clampSummary', () => {
   it('escapes what record text could turn into markdown, and folds its whitespace', () => {
     expect(escapeMarkdown('  *bold*  _it_\n[link](x) <b> #1 a|b `c` {d} \\ ')).toBe(
       '\\*bold\\* \\_it\\_ \\[link\\](x) \\<b\\> \\#1 a\\|b \\`c\\` \\{d\\} \\\\',
+    );
+  });
+
+  it('escapes and folds any text exactly as escaping every special then folding every whitespace run would', () => {
+    // Text built mostly from the characters that matter: specials, every kind of whitespace, letters.
+    const char = fc.constantFrom(...'\\`*_{}[]<>#|ab. \t\n\r\u00a0\u2028\ufeff\u3000');
+    const reference = (t: string) => t.replace(/[\\`*_{}[\]<>#|]/g, (c) => `\\${c}`).replace(/\s+/g, ' ').trim();
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 40 }), fc.string(), (chars, extra) => {
+        const text = chars.join('') + extra;
+        expect(escapeMarkdown(text)).toBe(reference(text));
+        const folded = text.replace(/\s+/g, ' ').trim();
+        if (folded.length <= 139) expect(clampSummary(text)).toBe(folded);
+      }),
+      { numRuns: 2000 },
     );
   });
 });
