@@ -193,10 +193,12 @@ export function indexRecord(record: PatientRecord): RecordIndex {
         if (named) idx.named.push(resource);
       }
     }
-    // The scratch space must not keep a patient's record alive after the call.
-    scratchConcept.fill(undefined);
-    scratchCodings.fill(undefined);
-    scratchFirst.fill(undefined);
+    // The scratch space must not keep a patient's record alive after the call. Only the slots this
+    // list used are cleared: clearing all of them cost more than indexing a short record.
+    const used = Math.min(list.length, BATCH);
+    scratchConcept.fill(undefined, 0, used);
+    scratchCodings.fill(undefined, 0, used);
+    scratchFirst.fill(undefined, 0, used);
   }
   const unavailable = new Set<string>();
   for (const gap of asArray(source.gaps)) {
