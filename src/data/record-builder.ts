@@ -9,15 +9,18 @@ import { emptyRecord, type PatientRecord } from '../record.js';
  */
 export function recordFromResources(resources: readonly FhirResource[], patientId?: string): PatientRecord {
   const record = emptyRecord();
-  const seen = new Set<string>();
+  // Ids seen per resource type: a Set per type avoids building a "Type/id" string for every resource.
+  const seen = new Map<string, Set<string>>();
+  const owner = patientId ? patientMatcher(patientId) : undefined;
   for (const resource of resources) {
     if (!resource || typeof resource !== 'object') continue;
     if (resource.id) {
-      const key = `${resource.resourceType}/${resource.id}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      let ids = seen.get(resource.resourceType);
+      if (!ids) seen.set(resource.resourceType, (ids = new Set()));
+      if (ids.has(resource.id)) continue;
+      ids.add(resource.id);
     }
-    if (patientId && !belongsTo(resource, patientId)) continue;
+    if (owner && !owner(resource)) continue;
     switch (resource.resourceType) {
       case 'Patient':
         record.patient ??= resource;
@@ -47,9 +50,14 @@ export function recordFromResources(resources: readonly FhirResource[], patientI
   return record;
 }
 
-function belongsTo(resource: FhirResource, patientId: string): boolean {
-  if (resource.resourceType === 'Patient') return resource.id === undefined || resource.id === patientId;
-  const subject = (resource as { subject?: { reference?: string } }).subject?.reference;
-  if (typeof subject !== 'string') return true;
-  return subject === `Patient/${patientId}` || subject.endsWith(`/Patient/${patientId}`) || subject === patientId;
+/** Whether a resource is the patient's own (or says nothing about whose it is). */
+function patientMatcher(patientId: string): (resource: FhirResource) => boolean {
+  const relative = `Patient/${patientId}`;
+  const absoluteTail = `/${relative}`;
+  return (resource) => {
+    if (resource.resourceType === 'Patient') return resource.id === undefined || resource.id === patientId;
+    const subject = (resource as { subject?: { reference?: string } }).subject?.reference;
+    if (typeof subject !== 'string') return true;
+    return subject === relative || subject.endsWith(absoluteTail) || subject === patientId;
+  };
 }
