@@ -148,6 +148,11 @@ describe('log redaction', () => {
       { req: { headers: { authorization: valid } }, token: valid, jwt: valid, context: { patientId: PATIENT_ID }, fhirAuthorization: { access_token: ACCESS_TOKEN } },
       'deliberate',
     );
+    // …and one level inside any object, e.g. a request body or headers logged whole.
+    svc.app.log.warn(
+      { body: JSON.parse(body) as unknown, headers: { authorization: valid }, credentials: { jwt: valid } },
+      'deliberate',
+    );
 
     const out = svc.logLines().join('\n');
     const jwt = valid.slice('Bearer '.length);
