@@ -243,8 +243,15 @@ function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit:
   // With a name fallback every coded match is tracked, so the name pass can leave them out.
   let seen: Set<Json> | undefined = names ? new Set() : undefined;
   let firstMatched: Json[] | undefined;
+  const worthALook = codeMemo(vs);
   for (const [code, group] of idx.byCode) {
-    if (!mayHold(vs, code) && !DOTLESS_ICD.test(code)) continue;
+    let look = worthALook.get(code);
+    if (look === undefined) {
+      look = mayHold(vs, code) || DOTLESS_ICD.test(code);
+      if (worthALook.size >= CODE_MEMO_LIMIT) worthALook.clear();
+      worthALook.set(code, look);
+    }
+    if (!look) continue;
     for (const { coding, resources } of entriesOf(group)) {
       const hit = vs.lookup(coding.system, coding.code);
       if (!hit) {
@@ -265,6 +272,21 @@ function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit:
     }
   }
   if (names && seen) eachNamed(ctx, type, vs, names, seen, visit);
+}
+
+/**
+ * Per value set, whether a code is worth splitting by system (it may be a member, or is a dotless
+ * ICD-10 code to warn about). It depends only on the value set and the code, so it is kept across
+ * calls: every definition asks it for every distinct code of the record, and the same codes come
+ * back patient after patient. Bounded, so a flood of unknown codes cannot grow it without end.
+ */
+const codeMemos = new WeakMap<CompiledValueSet, Map<string, boolean>>();
+const CODE_MEMO_LIMIT = 4096;
+
+function codeMemo(vs: CompiledValueSet): Map<string, boolean> {
+  let memo = codeMemos.get(vs);
+  if (!memo) codeMemos.set(vs, (memo = new Map()));
+  return memo;
 }
 
 /** Whether the value set may hold the code in any of its systems: codes it cannot hold are never split by system. */

@@ -206,6 +206,17 @@ describe('codings', () => {
     expect(r.dataQuality).toContainEqual(expect.objectContaining({ reference: 'Condition/dotless', findingId: 'CES', message: expect.stringMatching(/without its dot/) }));
   });
 
+  it('a chart with thousands of distinct unknown codes still finds, and notes, the ones that matter', async () => {
+    // More distinct codes than the per-value-set code memo keeps: it is emptied part-way through.
+    const noise = Array.from({ length: 5000 }, (_, i) => condition({ code: `Z99.${i}`, onset: daysAgo(2) }));
+    const r = await evaluate([...noise, condition({ code: 'M54.50', onset: daysAgo(3) }), condition({ code: 'G834', onset: daysAgo(1), id: 'dotless-late' })]);
+    expect(r.findings.LBP.state).toBe('present');
+    expect(r.dataQuality).toContainEqual(expect.objectContaining({ reference: 'Condition/dotless-late', findingId: 'CES' }));
+    // The same again, now that the memo holds a different mix of codes.
+    expect(await stateOf('LBP', [condition({ code: 'M54.50', onset: daysAgo(3) })])).toBe('present');
+    expect(await stateOf('LBP', [...noise.slice(0, 10)])).toBe('absent');
+  });
+
   it('ICD-10-CM ranges: C00-C96 includes C7A.0 and C96.9, excludes D00.0; Z85 includes Z85.3', async () => {
     expect(await stateOf('CA', [condition({ code: 'C7A.00', onset: '2010-01-01' })])).toBe('present');
     expect(await stateOf('CA', [condition({ code: 'C96.9', onset: '2010-01-01' })])).toBe('present');
