@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { SERVICES, findService } from '../../hooks/services.js';
 import type { Config } from '../config.js';
 import type { CardSink } from '../events.js';
@@ -36,8 +37,12 @@ export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): P
     request.summary = { route: 'service', service: service.id, hook: service.hook };
     const hookInstance = (request.body as { hookInstance?: unknown } | null)?.hookInstance;
     if (typeof hookInstance === 'string') {
-      // hookInstance is the correlation id between our log and the EHR's.
-      request.log = request.log.child({ hookInstance: hookInstance.slice(0, 200) });
+      // hookInstance is the correlation id between our log and the EHR's. Bound onto the request's
+      // own logger rather than a child of it: a child of that per-request child makes V8 turn it
+      // into a prototype, which cost about 7 µs a call (test/bench/README.md).
+      const log = request.log as FastifyBaseLogger & Partial<Pick<Logger, 'setBindings'>>;
+      if (typeof log.setBindings === 'function') log.setBindings({ hookInstance: hookInstance.slice(0, 200) });
+      else request.log = request.log.child({ hookInstance: hookInstance.slice(0, 200) });
     }
     const knowledge = opts.knowledge.current;
     if (!knowledge) throw new HttpProblem(503, 'Service is starting: clinical mappings are not loaded yet');
