@@ -63,11 +63,24 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
     return client;
   };
 
-  const results = await mapWithConcurrency(req.templates, opts.maxConcurrency, async (template): Promise<KeyResult> => {
+  // Most calls are fully prefetched: those keys are sorted out synchronously, and only the rest
+  // pay for promises and the concurrency bound.
+  const results: KeyResult[] = [];
+  const toFetch: Array<{ index: number; given: PrefetchValue }> = [];
+  req.templates.forEach((template, index) => {
     const given = classifyPrefetch(template, req.prefetch);
-    if (given.kind === 'null') return { template, resources: [], source: 'prefetch' };
-    if (given.kind === 'resources') {
-      if (!given.next) return { template, resources: given.resources, source: 'prefetch' };
+    if (given.kind === 'null') results[index] = { template, resources: [], source: 'prefetch' };
+    else if (given.kind === 'resources' && !given.next) results[index] = { template, resources: given.resources, source: 'prefetch' };
+    else toFetch.push({ index, given });
+  });
+  if (toFetch.length > 0) {
+    await mapWithConcurrency(toFetch, opts.maxConcurrency, async ({ index, given }) => {
+      results[index] = await completeKey(req.templates[index]!, given);
+    });
+  }
+
+  async function completeKey(template: PrefetchTemplate, given: PrefetchValue): Promise<KeyResult> {
+    if (given.kind === 'resources' && given.next) {
       // A paginated prefetch: the rest of the pages are part of the data (checklist §2).
       const client = fhirClient();
       if (!client) return { template, resources: [], source: 'unavailable', failure: 'prefetch is paginated and no fhirServer was given to read the next pages' };
@@ -89,7 +102,7 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
     } catch (err) {
       return { template, resources: [], source: 'unavailable', failure: `${why}; fetching it failed: ${failureText(err)}` };
     }
-  });
+  }
 
   const missing = results
     .filter((r) => r.failure !== undefined && r.template.required)
