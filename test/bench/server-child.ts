@@ -1,19 +1,38 @@
 /**
  * One benchmark target in its own process, so the load generator does not share its event loop:
- *   service  — the real spine-cds app (rules, findings, logging, card storage on SQLite);
+ *   service  — the real spine-cds app as deployed (the compiled build in dist/, as `npm start` and
+ *              the container run it): rules, findings, logging, card storage on SQLite;
+ *   stack    — the same app, but the clinical knowledge answers every call with the findings and
+ *              response it computed for the first one: HTTP, security, validation, data resolution,
+ *              logging, card storage and serialisation without the findings, rules and cards;
  *   baseline — bare Fastify with the same body parsing and a canned response of the same size.
  * Reports `{ port }` over IPC when listening.
  */
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { installJsonBodyParser } from '../../src/http/json-body.js';
+import type * as AppModule from '../../src/app.js';
+import type { CdsResponse } from '../../src/cards/types.js';
+import type * as ConfigModule from '../../src/config.js';
+import type { FindingsResult } from '../../src/findings/types.js';
+import type * as JsonBodyModule from '../../src/http/json-body.js';
+import type * as KnowledgeModule from '../../src/knowledge.js';
+import type { Knowledge } from '../../src/knowledge.js';
 
-const [mode, cannedResponse = '{"cards":[]}'] = process.argv.slice(2);
+type Mode = 'service' | 'stack' | 'baseline';
+const [mode, cannedResponse = '{"cards":[]}'] = process.argv.slice(2) as [Mode, string?];
+const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src');
 
 async function main(): Promise<void> {
+  // The compiled build, not this checkout's TypeScript through tsx: what is measured is what runs.
+  const [{ buildApp }, { loadConfig }, { installJsonBodyParser }, { KnowledgeHolder, defaultMappingsDir, loadKnowledge }] = (await Promise.all([
+    import(path.join(dist, 'app.js')),
+    import(path.join(dist, 'config.js')),
+    import(path.join(dist, 'http/json-body.js')),
+    import(path.join(dist, 'knowledge.js')),
+  ])) as [typeof AppModule, typeof ConfigModule, typeof JsonBodyModule, typeof KnowledgeModule];
+
   if (mode === 'baseline') {
     const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
     installJsonBodyParser(app, 64);
@@ -31,10 +50,25 @@ async function main(): Promise<void> {
     RATE_LIMIT_MAX: '1000000000',
     DATABASE_URL: `sqlite:${path.join(os.tmpdir(), `spine-cds-bench-${process.pid}.db`)}`,
   });
-  const { app, knowledge } = await buildApp({ config, logStream: { write: () => true } as never });
-  await knowledge.load();
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  report(app.server.address());
+  const knowledge =
+    mode === 'stack'
+      ? new KnowledgeHolder(async () => answersOnce(await loadKnowledge(defaultMappingsDir(), config.rules)))
+      : undefined;
+  const built = await buildApp({ config, logStream: { write: () => true } as never, ...(knowledge ? { knowledge } : {}) });
+  await built.knowledge.load();
+  await built.app.listen({ port: 0, host: '127.0.0.1' });
+  report(built.app.server.address());
+}
+
+/** The real knowledge for the first call; its findings and response again for every later one. */
+function answersOnce(real: Knowledge): Knowledge {
+  let findings: FindingsResult | undefined;
+  let response: CdsResponse | undefined;
+  return {
+    mappings: real.mappings,
+    evaluate: (record, now) => (findings ??= real.evaluate(record, now)),
+    advisor: { advise: (input) => (response ??= real.advisor.advise(input)) },
+  };
 }
 
 function report(address: unknown): void {
