@@ -62,9 +62,11 @@ function reasonReferences(outcome: RowOutcome): string[] {
   for (const f of outcome.fired) {
     for (const e of f.evidence) {
       if (typeof e.reference === 'string' && /^[A-Z][A-Za-z]+\/[A-Za-z0-9.-]{1,64}$/.test(e.reference)) refs.add(e.reference);
+      // The first ones are kept; a long chart's hundreds of readings need not all be looked at.
+      if (refs.size === MAX_REASON_REFERENCES) return [...refs];
     }
   }
-  return [...refs].slice(0, MAX_REASON_REFERENCES);
+  return [...refs];
 }
 
 function overrideCodings(codes: readonly string[] | undefined, knowledge: RuleKnowledge): Coding[] {

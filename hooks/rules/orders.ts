@@ -28,8 +28,41 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function codeKeys(codings: readonly { system?: string; code?: string }[]): string[] {
-  return codings.filter((c) => typeof c.system === 'string' && typeof c.code === 'string').map((c) => `${c.system}|${c.code}`);
+type Coded = { system?: unknown; code?: unknown };
+/** system -> codes: answers "is this coding one of them" without building a string per coding. */
+type CodeSet = ReadonlyMap<string, ReadonlySet<string>>;
+
+function codeSet(codings: readonly Coded[]): CodeSet {
+  const bySystem = new Map<string, Set<string>>();
+  for (const c of codings) {
+    if (typeof c.system !== 'string' || typeof c.code !== 'string') continue;
+    let codes = bySystem.get(c.system);
+    if (!codes) bySystem.set(c.system, (codes = new Set()));
+    codes.add(c.code);
+  }
+  return bySystem;
+}
+
+function hasAnyOf(codings: readonly Coded[], wanted: CodeSet): boolean {
+  for (const c of codings) {
+    if (typeof c.system === 'string' && typeof c.code === 'string' && wanted.get(c.system)?.has(c.code)) return true;
+  }
+  return false;
+}
+
+/**
+ * An order's own codes (with their equivalents) and its result codes, built once per order
+ * definition: coverage checks run them against every order and result in a long chart.
+ */
+const orderCodeSets = new WeakMap<OrderDefinition, { order: CodeSet; result: CodeSet }>();
+
+function codeSetsOf(order: OrderDefinition): { order: CodeSet; result: CodeSet } {
+  let sets = orderCodeSets.get(order);
+  if (!sets) {
+    sets = { order: codeSet([...order.codes, ...(order.equivalentCodes ?? [])]), result: codeSet(order.resultCodes ?? []) };
+    orderCodeSets.set(order, sets);
+  }
+  return sets;
 }
 
 /** Does this order resource (draft, recent request or procedure) do what `order` would do? */
@@ -41,8 +74,7 @@ function matches(resource: unknown, order: OrderDefinition, facts: Facts): boole
       : orderCodings(resource).map((c) => facts.knowledge.classifyImagingCoding(c)).find((c) => c !== undefined);
     return cls !== undefined && cls.region === order.region && cls.modality === order.modality;
   }
-  const wanted = new Set(codeKeys([...order.codes, ...(order.equivalentCodes ?? [])]));
-  return codeKeys(orderCodings(resource)).some((k) => wanted.has(k));
+  return hasAnyOf(orderCodings(resource), codeSetsOf(order).order);
 }
 
 function withinLookback(dateMs: number | undefined, facts: Facts): boolean {
@@ -93,10 +125,10 @@ export function findCoverage(order: OrderDefinition, priority: OrderPriority, fa
     }
   }
   if (order.resultCodes && order.resultCodes.length > 0) {
-    const wanted = new Set(codeKeys(order.resultCodes));
+    const wanted = codeSetsOf(order).result;
     for (const obs of list(record.observations)) {
       if (typeof obs.status !== 'string' || !RESULT_STATUSES.has(obs.status)) continue;
-      if (!codeKeys(orderCodings(obs)).some((k) => wanted.has(k))) continue;
+      if (!hasAnyOf(orderCodings(obs), wanted)) continue;
       const period = isRecord(obs.effectivePeriod) ? obs.effectivePeriod : {};
       const when = parseDateMs(obs.effectiveDateTime) ?? parseDateMs(obs.effectiveInstant) ?? parseDateMs(period.start) ?? parseDateMs(obs.issued);
       if (!withinLookback(when, facts)) continue;

@@ -62,6 +62,13 @@ describe('decision table rows', () => {
     expect(topics(cards)).not.toContain('conservative-care');
   });
 
+  it('cites the first ten pieces of evidence as the order reasons, however long the chart', () => {
+    const evidence = Array.from({ length: 40 }, (_, i) => ({ reference: `Condition/ces-${i + 1}`, display: 'cauda equina', date: daysAgo(3) }));
+    const cards = advise('patient-view', findingsResult({ CES: { evidence }, LBP: episode(3) }));
+    const mri = suggestedOrders(cardFor(cards, 'cauda-equina')).find((o) => codesOf(o).includes(MRI_LUMBAR_WO));
+    expect(mri?.reasonReference?.map((r) => r.reference)).toEqual(evidence.slice(0, 10).map((e) => e.reference));
+  });
+
   it.each(['URET', 'UINC', 'FINC', 'SADDLE'] as const)('D1: back or leg pain with %s → cauda-equina', (sign) => {
     const cards = advise('patient-view', findingsResult({ [sign]: {}, LEG: episode(5) }));
     expect(topics(cards)).toContain('cauda-equina');
