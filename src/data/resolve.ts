@@ -110,7 +110,10 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
   if (missing.length > 0) throw new PreconditionFailed(missing);
 
   const patientId = typeof req.context.patientId === 'string' ? req.context.patientId : undefined;
-  const record = recordFromResources(results.flatMap((r) => r.resources), patientId);
+  // A plain loop: Array.prototype.flatMap takes a slow generic path for thousands of resources.
+  const resources: FhirResource[] = [];
+  for (const r of results) for (const resource of r.resources) resources.push(resource);
+  const record = recordFromResources(resources, patientId);
   record.gaps = results.flatMap((r) => {
     if (r.failure !== undefined) return [{ key: r.template.key, reason: r.failure }];
     if (r.truncated) return [{ key: r.template.key, reason: `only the first ${opts.maxPages} pages were read; older entries were not considered` }];
