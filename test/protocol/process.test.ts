@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,11 +8,13 @@ import { sendJson, startStubServer, type StubServer } from '../support/stub-serv
 import { searchset } from '../support/requests.js';
 
 const stubs: StubServer[] = [];
+const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spine-cds-proc-'));
 afterAll(async () => {
   await Promise.all(stubs.map((s) => s.close()));
+  fs.rmSync(dbDir, { recursive: true, force: true });
 });
 
-const dbUrl = () => `sqlite:${path.join(os.tmpdir(), `spine-cds-proc-${process.pid}-${Date.now()}.db`)}`;
+const dbUrl = () => `sqlite:${path.join(dbDir, `cards-${Date.now()}.db`)}`;
 
 describe('the service process', () => {
   it('on SIGTERM stops taking new requests and finishes the ones in flight', async () => {
