@@ -8,6 +8,7 @@
  *   baseline — bare Fastify with the same body parsing and a canned response of the same size.
  * Reports `{ port }` over IPC when listening.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
     report(app.server.address());
     return;
   }
+  // A throwaway store per target, removed when the benchmark stops it.
+  const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spine-cds-bench-'));
   const config = loadConfig({
     NODE_ENV: 'development',
     CDS_AUTH: 'off',
@@ -48,7 +51,7 @@ async function main(): Promise<void> {
     BODY_LIMIT_BYTES: String(64 * 1024 * 1024),
     // The benchmark measures throughput, not the limiter.
     RATE_LIMIT_MAX: '1000000000',
-    DATABASE_URL: `sqlite:${path.join(os.tmpdir(), `spine-cds-bench-${process.pid}.db`)}`,
+    DATABASE_URL: `sqlite:${path.join(dbDir, 'cards.db')}`,
   });
   const knowledge =
     mode === 'stack'
@@ -56,6 +59,12 @@ async function main(): Promise<void> {
       : undefined;
   const built = await buildApp({ config, logStream: { write: () => true } as never, ...(knowledge ? { knowledge } : {}) });
   await built.knowledge.load();
+  process.once('SIGTERM', () => {
+    void built.app.close().finally(() => {
+      fs.rmSync(dbDir, { recursive: true, force: true });
+      process.exit(0);
+    });
+  });
   await built.app.listen({ port: 0, host: '127.0.0.1' });
   report(built.app.server.address());
 }
