@@ -8,8 +8,6 @@
  *   baseline — bare Fastify with the same body parsing and a canned response of the same size.
  * Reports `{ port }` over IPC when listening.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
@@ -22,7 +20,8 @@ import type * as KnowledgeModule from '../../src/knowledge.js';
 import type { Knowledge } from '../../src/knowledge.js';
 
 type Mode = 'service' | 'stack' | 'baseline';
-const [mode, cannedResponse = '{"cards":[]}'] = process.argv.slice(2) as [Mode, string?];
+/** baseline: the canned response; service and stack: the SQLite file for issued cards (the benchmark removes it). */
+const [mode, arg = ''] = process.argv.slice(2) as [Mode, string?];
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src');
 
 async function main(): Promise<void> {
@@ -37,13 +36,11 @@ async function main(): Promise<void> {
   if (mode === 'baseline') {
     const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
     installJsonBodyParser(app, 64);
-    app.post('/cds-services/:id', async (_req, reply) => reply.type('application/json').send(cannedResponse));
+    app.post('/cds-services/:id', async (_req, reply) => reply.type('application/json').send(arg));
     await app.listen({ port: 0, host: '127.0.0.1' });
     report(app.server.address());
     return;
   }
-  // A throwaway store per target, removed when the benchmark stops it.
-  const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spine-cds-bench-'));
   const config = loadConfig({
     NODE_ENV: 'development',
     CDS_AUTH: 'off',
@@ -51,7 +48,7 @@ async function main(): Promise<void> {
     BODY_LIMIT_BYTES: String(64 * 1024 * 1024),
     // The benchmark measures throughput, not the limiter.
     RATE_LIMIT_MAX: '1000000000',
-    DATABASE_URL: `sqlite:${path.join(dbDir, 'cards.db')}`,
+    DATABASE_URL: `sqlite:${arg}`,
   });
   const knowledge =
     mode === 'stack'
@@ -59,12 +56,6 @@ async function main(): Promise<void> {
       : undefined;
   const built = await buildApp({ config, logStream: { write: () => true } as never, ...(knowledge ? { knowledge } : {}) });
   await built.knowledge.load();
-  process.once('SIGTERM', () => {
-    void built.app.close().finally(() => {
-      fs.rmSync(dbDir, { recursive: true, force: true });
-      process.exit(0);
-    });
-  });
   await built.app.listen({ port: 0, host: '127.0.0.1' });
   report(built.app.server.address());
 }

@@ -9,6 +9,8 @@
  * order rotating), and each ratio is taken within a round; the medians are reported.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -30,8 +32,9 @@ interface Target {
   child: ChildProcess;
 }
 
-async function start(mode: Mode, canned?: string): Promise<Target> {
-  const child = fork(path.join(here, 'server-child.ts'), [mode, ...(canned ? [canned] : [])], {
+/** `arg`: the baseline's canned response, or the SQLite file of the service and the stack. */
+async function start(mode: Mode, arg: string): Promise<Target> {
+  const child = fork(path.join(here, 'server-child.ts'), [mode, arg], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -75,10 +78,16 @@ interface Row {
 
 async function measureSize(size: number): Promise<Row> {
   const { body, recordBytes, prefetchBytes } = hookRequest(size);
-  const service = await start('service');
+  // Throwaway card stores, removed here once the targets have stopped.
+  const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spine-cds-bench-'));
+  const service = await start('service', path.join(storeDir, 'service.db'));
   // The canned response is the service's real answer to this body, so all three send the same bytes.
   const answer = await (await fetch(service.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).text();
-  const targets: Record<Mode, Target> = { service, stack: await start('stack'), baseline: await start('baseline', answer) };
+  const targets: Record<Mode, Target> = {
+    service,
+    stack: await start('stack', path.join(storeDir, 'stack.db')),
+    baseline: await start('baseline', answer),
+  };
   try {
     for (const mode of MODES) await load(targets[mode].url, body, 2); // warm-up (JIT, SQLite)
     const results: Row['rounds'] = [];
@@ -91,6 +100,7 @@ async function measureSize(size: number): Promise<Row> {
     return { resources: size, prefetchKB: Math.round(prefetchBytes / 102.4) / 10, recordKB: Math.round(recordBytes / 102.4) / 10, rounds: results };
   } finally {
     for (const mode of MODES) await stop(targets[mode]);
+    fs.rmSync(storeDir, { recursive: true, force: true });
   }
 }
 
