@@ -1,16 +1,19 @@
 /**
  * `npm run fire -- --fhir <base> --patient <id> --hook patient-view|order-select|order-sign
  *    [--service http://127.0.0.1:3000] [--order lumbar-mri|cervical-mri|lumbar-xray]
- *    [--token <bearer for the FHIR server>] [--user Practitioner/<id>] [--no-prefetch] [--json]`
+ *    [--token <bearer for the FHIR server>] [--user Practitioner/<id>] [--no-prefetch] [--json]
+ *    [--signer <signer.json from npm run issuer>]`
  *
  * Acts as the EHR: discovers the service for the hook, runs its prefetch templates against the FHIR
  * server (unless --no-prefetch, when the service fetches for itself), places one draft order for
  * order hooks, calls the service and prints the cards. Exit 1 on any failure or non-200 answer.
+ * With --signer, discovery and the call carry a signed JWT, for a service with CDS_AUTH=required.
  */
 import { parseArgs } from 'node:util';
 import { DEMO_ORDER_KEYS, type DemoOrderKey } from './demo-patients/index.js';
 import { buildHookRequest, callService, discoverServices, serviceForHook, withPrefetch, type Hook } from './ehr/hook-request.js';
 import { formatCdsResponse } from './ehr/print-cards.js';
+import { loadSigner } from './ehr/signer.js';
 import type { CdsResponse } from '../src/cards/types.js';
 
 const HOOKS: readonly Hook[] = ['patient-view', 'order-select', 'order-sign'];
@@ -27,6 +30,7 @@ async function main(): Promise<number> {
       user: { type: 'string' },
       'no-prefetch': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      signer: { type: 'string' },
     },
     strict: true,
   });
@@ -40,7 +44,8 @@ async function main(): Promise<number> {
   }
   const order = (values.order as DemoOrderKey | undefined) ?? (hook === 'patient-view' ? undefined : 'lumbar-mri');
 
-  const service = serviceForHook(await discoverServices(values.service), hook);
+  const signer = values.signer ? await loadSigner(values.signer) : undefined;
+  const service = serviceForHook(await discoverServices(values.service, signer), hook);
   let request = buildHookRequest({
     hook,
     patientId: values.patient,
@@ -55,7 +60,7 @@ async function main(): Promise<number> {
     for (const f of prefetched.failures) process.stderr.write(`prefetch ${f.key} left out: ${f.reason}\n`);
   }
 
-  const response = await callService(values.service, service.id, request);
+  const response = await callService(values.service, service.id, request, signer);
   if (values.json) {
     process.stdout.write(`${response.text}\n`);
   } else {
@@ -73,7 +78,7 @@ async function main(): Promise<number> {
 function usage(problem: string): number {
   process.stderr.write(
     `fire: ${problem}\nusage: npm run fire -- --fhir <base> --patient <id> --hook ${HOOKS.join('|')} ` +
-      `[--service <url>] [--order ${DEMO_ORDER_KEYS.join('|')}] [--token <t>] [--no-prefetch] [--json]\n`,
+      `[--service <url>] [--order ${DEMO_ORDER_KEYS.join('|')}] [--token <t>] [--no-prefetch] [--json] [--signer <signer.json>]\n`,
   );
   return 2;
 }

@@ -5,6 +5,7 @@ import type { DemoOrderKey } from '../demo-patients/index.js';
 import { trimSlash } from '../fhir/client.js';
 import { draftServiceRequest } from './draft-orders.js';
 import { executePrefetch } from './prefetch.js';
+import type { Signer } from './signer.js';
 
 /**
  * A mock EHR for the CDS Hooks 2.0 client side: discovery, the hook request (Hook Library 1.0.1
@@ -34,9 +35,10 @@ export class EhrError extends Error {
   }
 }
 
-export async function discoverServices(serviceBase: string): Promise<DiscoveredService[]> {
+/** With a signer, every call carries a fresh JWT for its URL, as an EHR's would (CDS_AUTH=required). */
+export async function discoverServices(serviceBase: string, signer?: Signer): Promise<DiscoveredService[]> {
   const url = `${trimSlash(serviceBase)}/cds-services`;
-  const { status, text } = await httpCall('GET', url);
+  const { status, text } = await httpCall('GET', url, undefined, signer);
   if (status !== 200) throw new EhrError(`GET ${url} answered ${status}`, status, text);
   const body = parseJson(text) as { services?: DiscoveredService[] } | undefined;
   if (!Array.isArray(body?.services)) throw new EhrError(`GET ${url} did not answer {"services": [...]}`, status, text);
@@ -111,17 +113,20 @@ export interface HookResponse {
   text: string;
 }
 
-export async function callService(serviceBase: string, serviceId: string, request: HookRequest): Promise<HookResponse> {
+export async function callService(serviceBase: string, serviceId: string, request: HookRequest, signer?: Signer): Promise<HookResponse> {
   const url = `${trimSlash(serviceBase)}/cds-services/${encodeURIComponent(serviceId)}`;
-  const { status, text } = await httpCall('POST', url, request);
+  const { status, text } = await httpCall('POST', url, request, signer);
   return { status, body: parseJson(text), text };
 }
 
-async function httpCall(method: string, url: string, body?: unknown): Promise<{ status: number; text: string }> {
+async function httpCall(method: string, url: string, body?: unknown, signer?: Signer): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (signer) headers.Authorization = `Bearer ${await signer.tokenFor(url)}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
   try {
     const res = await fetch(url, {
       method,
-      headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+      headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(30_000),
     });

@@ -24,8 +24,8 @@ export interface ServiceProcess {
 }
 
 /** Starts `src/main.ts` as a real process and waits until /readyz answers 200. */
-export async function startServiceProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
-  const port = await freePort();
+export async function startServiceProcess(env: Record<string, string>, timeoutMs = 30_000, port?: number): Promise<ServiceProcess> {
+  port ??= await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/main.ts')], {
     cwd: REPO_ROOT,
     env: { ...process.env, NODE_ENV: 'development', CDS_AUTH: 'off', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
