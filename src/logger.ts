@@ -29,7 +29,9 @@ const CENSOR = '[redacted]';
  * line of a call cost 16 µs instead of 2 (test/bench/README.md). One pass over the object's
  * properties does the same job. The caller's objects are never modified: a property that holds a
  * redacted name is replaced by a copy, with its prototype and non-enumerable properties (an
- * Error's message and stack) kept, so serializers see what they expect.
+ * Error's message and stack) kept, so serializers see what they expect. pino runs it on the object
+ * of each log call, not on child-logger bindings: those get the top-level names only, so bind
+ * identifiers (hookInstance, reqId), never objects.
  */
 export function redactNested(obj: Record<string, unknown>): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
