@@ -15,6 +15,7 @@ import { buildHookRequest, callService, discoverServices, serviceForHook, withPr
 import { formatCdsResponse } from './ehr/print-cards.js';
 import { loadSigner } from './ehr/signer.js';
 import type { CdsResponse } from '../src/cards/types.js';
+import { runCli } from './cli.js';
 
 const HOOKS: readonly Hook[] = ['patient-view', 'order-select', 'order-sign'];
 
@@ -83,10 +84,4 @@ function usage(problem: string): number {
   return 2;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`fire: ${(err as Error).message.replace(/\s+/g, ' ')}\n`);
-    process.exit(1);
-  },
-);
+runCli('fire', main);

@@ -10,6 +10,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createIssuer } from './ehr/signer.js';
+import { runCli } from './cli.js';
 
 const DEFAULT_ISS = 'http://127.0.0.1/spine-cds-kit';
 
@@ -40,10 +41,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`issuer: ${(err as Error).message.replace(/\s+/g, ' ')}\n`);
-    process.exit(1);
-  },
-);
+runCli('issuer', main);

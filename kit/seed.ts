@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadDemoPatients } from './sandbox/load.js';
+import { runCli } from './cli.js';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -21,10 +22,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`seed: ${(err as Error).message.replace(/\s+/g, ' ')}\n`);
-    process.exit(1);
-  },
-);
+runCli('seed', main);
