@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { recordFromResources } from '../../src/data/record-builder.js';
 import { evaluateFindings, loadMappings, type MappingSet } from '../../src/findings/index.js';
 import type { PatientRecord } from '../../src/record.js';
+import { median, p95 } from './stats.js';
 import { syntheticRecord } from './workload.js';
 
 const SIZES = [200, 2_000, 20_000] as const;
@@ -51,13 +52,6 @@ function dense(size: number, variant: number): FhirResource[] {
     return o;
   });
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const p95 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))] as number;
 
 function perCall(mappings: MappingSet, record: PatientRecord, calls: number): number[] {
   for (let i = 0; i < Math.min(50, calls); i++) evaluateFindings(mappings, record, NOW);
