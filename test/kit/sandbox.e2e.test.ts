@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Bundle } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CdsResponse } from '../../src/cards/types.js';
@@ -19,6 +17,7 @@ import { REPO_ROOT } from '../../kit/paths.js';
 import { startCdsService, type RunningCdsService } from '../../kit/sandbox/cds-service.js';
 import { loadDemoPatients, loadExternalFixtures } from '../../kit/sandbox/load.js';
 import { startFhirServer } from '../support/fhir-server.js';
+import { failureOf, runScript as tsx } from '../support/process.js';
 
 /**
  * End to end through the local sandbox: a real FHIR server (child process) holding the demo
@@ -28,7 +27,6 @@ import { startFhirServer } from '../support/fhir-server.js';
  * card topics come from each demo patient's file (derived from clinical-spec.md decision table (b)).
  */
 
-const run = promisify(execFile);
 const today = new Date();
 const patients = demoPatientBundles(today);
 const topicSystem = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'mappings/codesystems/card-topic.json'), 'utf8')) as { url: string }).url;
@@ -98,9 +96,6 @@ describe('sandbox e2e: demo patients through the CDS service', () => {
 });
 
 describe('sandbox e2e: the kit CLIs', () => {
-  const tsx = (script: string, args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, timeout: 60_000 });
-
   it('fire --json prints the raw CDS response of the service', async () => {
     const { stdout } = await tsx('kit/fire.ts', [
       '--fhir', fhir.baseUrl, '--service', cds.baseUrl, '--patient', 'demo-cauda-equina', '--hook', 'patient-view', '--json',
@@ -110,12 +105,9 @@ describe('sandbox e2e: the kit CLIs', () => {
   });
 
   it('fire exits 1 and explains a non-200 answer', async () => {
-    const failed = await tsx('kit/fire.ts', [
+    const failed = await failureOf(tsx('kit/fire.ts', [
       '--fhir', fhir.baseUrl, '--service', cds.baseUrl, '--patient', 'no-such-patient', '--hook', 'patient-view', '--no-prefetch',
-    ]).then(
-      () => undefined,
-      (err: { code?: number; stderr?: string }) => err,
-    );
+    ]));
     expect(failed?.code).toBe(1);
     expect(failed?.stderr).toMatch(/answered HTTP 4\d\d/);
   });
@@ -127,10 +119,7 @@ describe('sandbox e2e: the kit CLIs', () => {
     expect(stdout).toContain(`seeded ${patients.length} demo patients`);
     expect(await count()).toBe(before);
 
-    const down = await tsx('kit/seed.ts', ['--fhir', 'http://127.0.0.1:9/fhir']).then(
-      () => undefined,
-      (err: { code?: number; stderr?: string }) => err,
-    );
+    const down = await failureOf(tsx('kit/seed.ts', ['--fhir', 'http://127.0.0.1:9/fhir']));
     expect(down?.code).toBe(1);
     expect(down?.stderr?.trim().split('\n')).toHaveLength(1);
   });

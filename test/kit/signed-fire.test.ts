@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, REPO_ROOT, startServiceProcess, type ServiceProcess } from '../support/process.js';
+import { failureOf, freePort, runScript as tsx, startServiceProcess, type ServiceProcess } from '../support/process.js';
 import { patient, searchset } from '../support/requests.js';
 import { sendJson, startStubServer, type StubServer } from '../support/stub-servers.js';
 
@@ -13,14 +11,6 @@ import { sendJson, startStubServer, type StubServer } from '../support/stub-serv
  * the service trusts its public key (CDS_ISSUERS), and `fire --signer` signs discovery and the call
  * with real ES384 signatures the service verifies.
  */
-
-const run = promisify(execFile);
-const tsx = (script: string, args: string[]) => run(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, timeout: 60_000 });
-const failureOf = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (err: { code?: number; stderr?: string }) => err,
-  );
 
 let dir: string;
 let fhir: StubServer;

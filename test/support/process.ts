@@ -1,9 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const execFileAsync = promisify(execFile);
+
+/** Runs a repository script (TypeScript, through tsx) from the repository root, as `npm run` would. */
+export function runScript(script: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return execFileAsync(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, timeout: 60_000 });
+}
+
+/** How a script run failed (its exit code and stderr), or undefined when it succeeded. */
+export function failureOf(run: Promise<unknown>): Promise<{ code?: number; stderr?: string } | undefined> {
+  return run.then(
+    () => undefined,
+    (err: { code?: number; stderr?: string }) => err,
+  );
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
