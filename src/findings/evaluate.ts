@@ -9,6 +9,7 @@ import {
   isMedicationType,
   isObject,
   readCodings,
+  RECORD_LISTS,
   referenceOf,
   type CodingRef,
   type IndexedType,
@@ -218,7 +219,7 @@ interface Candidate {
   /** The coding in the value set; for a name match, the coding whose display named it (or the first), if any. */
   coding?: CodingRef;
   display?: string;
-  /** Set when matched by ingredient name (mappings/README.md), not by code. */
+  /** Set when matched by name (mappings/README.md), not by code. */
   byName?: true;
 }
 
@@ -228,18 +229,21 @@ function nameOf(cand: Candidate): string {
 }
 
 const BY_NAME_QUALIFIER = 'matched-by-name';
-const BY_NAME_SUFFIX = ' (matched by ingredient name)';
+/** Evidence says so when a name, not a code, matched: the clinician can check what the data said. */
+function byNameSuffix(type: IndexedType): string {
+  return isMedicationType(type) ? ' (matched by ingredient name)' : ' (matched by name; no code in the value set)';
+}
 
 /**
  * Visits the resources of `type` whose code element carries a coding in the value set, once each;
- * then, for a medication value set with an ingredient-name fallback, the medications of that type
- * none of whose codings is in the set but whose name names an ingredient.
+ * then, for a value set with a name fallback, the resources of that type none of whose codings is in
+ * the set but whose text holds a listed name.
  * A visitor rather than a list, so a large record's candidates are not all kept alive at once.
  */
 function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit: (cand: Candidate) => void): void {
   const idx = ctx.index.types.get(type);
   if (!idx) return;
-  const names = vs.nameMatcher && isMedicationType(type) ? vs.nameMatcher : undefined;
+  const names = vs.nameMatcher;
   // With a name fallback every coded match is tracked, so the name pass can leave them out.
   let seen: Set<Json> | undefined = names ? new Set() : undefined;
   let firstMatched: Json[] | undefined;
@@ -296,31 +300,28 @@ function mayHold(vs: CompiledValueSet, code: string): boolean {
 }
 
 /**
- * The name pass: only medications whose codes did not match (coded matches keep precedence), and
+ * The name pass: only resources whose codes did not match (coded matches keep precedence), and
  * none with a coding the value set excludes. Names are the coding displays and the text.
  */
 function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: NameMatcher, seen: Set<Json>, visit: (cand: Candidate) => void): void {
   const texts: string[] = [];
-  for (const resource of ctx.index.types.get(type)?.named ?? []) {
-    if (seen.has(resource)) continue;
+  // The record's own list, walked only for value sets with a name fallback: most types never are.
+  // Most resources name nothing listed, so only a hit pays for reading its codings and exclusions.
+  const rec: unknown = ctx.record;
+  for (const resource of isObject(rec) ? asArray(rec[RECORD_LISTS[type]]) : []) {
+    if (!isObject(resource) || seen.has(resource)) continue;
     const concept = codeElement(type, resource);
     if (!isObject(concept)) continue;
     texts.length = 0;
-    let excluded = false;
-    let first: CodingRef | undefined;
-    const codings = readCodings(concept);
-    for (const c of codings) {
-      if (vs.excludes(c.system, c.code)) excluded = true;
-      first ??= c;
-      if (c.display !== undefined && c.display.trim() !== '') texts.push(c.display);
-    }
-    if (excluded) continue;
-    if (typeof concept.text === 'string' && concept.text.trim() !== '') texts.push(concept.text);
+    for (const c of asArray(concept.coding)) if (isObject(c) && typeof c.display === 'string') texts.push(c.display);
+    if (typeof concept.text === 'string') texts.push(concept.text);
     if (!texts.length) continue;
     const hit = names.match(texts);
     if (hit === undefined) continue;
+    const codings = readCodings(concept);
+    if (codings.some((c) => vs.excludes(c.system, c.code))) continue;
     seen.add(resource);
-    const coding = codings.find((c) => c.display === hit) ?? first;
+    const coding = codings.find((c) => c.display === hit) ?? codings[0];
     const display = hit.trim();
     visit(coding ? { resource, coding, display, byName: true } : { resource, display, byName: true });
   }
@@ -446,7 +447,7 @@ function baseEvidence(ctx: Ctx, shape: EvidenceShape, type: IndexedType, cand: C
   const { resource, coding } = cand;
   const ev: Evidence = {
     display: cand.byName
-      ? `${nameOf(cand)}${BY_NAME_SUFFIX}`
+      ? `${nameOf(cand)}${byNameSuffix(type)}`
       : (cand.display ?? conceptText(resource, type) ?? (coding ? `${coding.system}|${coding.code}` : 'unnamed')),
   };
   if (coding) {

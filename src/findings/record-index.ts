@@ -42,12 +42,6 @@ export interface CodeGroup {
 
 export interface TypeIndex {
   byCode: Map<string, CodeGroup>;
-  /**
-   * Medication types only: the resources whose code element has a coding display or a text, the
-   * only ones an ingredient-name fallback can match. Collected in the same pass, so the name pass
-   * does not walk every medication of a long chart again.
-   */
-  named: Json[];
 }
 
 /** One entry per system using the group's code, in first-seen order; a resource appears once per entry. */
@@ -142,9 +136,8 @@ export function indexRecord(record: PatientRecord): RecordIndex {
   const rec: unknown = record;
   const source = isObject(rec) ? rec : {};
   for (const [type, key] of Object.entries(RECORD_LISTS) as [IndexedType, string][]) {
-    const idx: TypeIndex = { byCode: new Map(), named: [] };
+    const idx: TypeIndex = { byCode: new Map() };
     types.set(type, idx);
-    const medication = isMedicationType(type);
     const list = asArray(source[key]);
     for (let from = 0; from < list.length; from += BATCH) {
       const to = Math.min(list.length, from + BATCH);
@@ -174,15 +167,10 @@ export function indexRecord(record: PatientRecord): RecordIndex {
         const resource = list[i] as Json;
         const concept = scratchConcept[i - from];
         if (!isObject(concept)) continue;
-        let named = medication && typeof concept.text === 'string' && concept.text.trim() !== '';
         const codings = scratchCodings[i - from];
-        if (!Array.isArray(codings)) {
-          if (named) idx.named.push(resource);
-          continue;
-        }
+        if (!Array.isArray(codings)) continue;
         for (const c of codings as unknown[]) {
           if (!isObject(c)) continue;
-          if (medication && !named && typeof c.display === 'string' && c.display.trim() !== '') named = true;
           const code = c.code;
           if (typeof code !== 'string') continue;
           let group = idx.byCode.get(code);
@@ -190,7 +178,6 @@ export function indexRecord(record: PatientRecord): RecordIndex {
           group.resources.push(resource);
           group.codings.push(c);
         }
-        if (named) idx.named.push(resource);
       }
     }
     // The scratch space must not keep a patient's record alive after the call. Only the slots this

@@ -10,8 +10,11 @@ export const PROVENANCE_URL = 'http://spine-cds.local/fhir/StructureDefinition/c
 export const ICD10CM = 'http://hl7.org/fhir/sid/icd-10-cm';
 export const ICD10WHO = 'http://hl7.org/fhir/sid/icd-10';
 const ICD_SYSTEMS = new Set([ICD10CM, ICD10WHO]);
-/** Ingredient-name fallback for medication value sets (see mappings/README.md). */
-export const NAME_MATCH_URL = 'http://spine-cds.local/fhir/StructureDefinition/ingredient-name-match';
+/**
+ * Name fallback (see mappings/README.md): an ingredient named in a medication's text, or a disease
+ * named in a condition's text, when no coding is in the value set.
+ */
+export const NAME_MATCH_URL = 'http://spine-cds.local/fhir/StructureDefinition/name-match';
 const OWN_EXTENSIONS = 'http://spine-cds.local/fhir/StructureDefinition/';
 const KNOWN_VALUESET_EXTENSIONS = new Set([NAME_MATCH_URL, PROVENANCE_URL]);
 
@@ -37,17 +40,17 @@ const WORDS = /^[\p{L}\p{N}]+(?:[ -][\p{L}\p{N}]+)*$/u;
 const WORDS_OR_PREFIX = /^[\p{L}\p{N}]+(?:[ -][\p{L}\p{N}]+)*\*?$/u;
 
 const nameMatchPart = z.discriminatedUnion('url', [
-  z.strictObject({ url: z.literal('name'), valueString: z.string().regex(WORDS, 'an ingredient name is words of letters and digits separated by one space or hyphen (no wildcards, no surrounding spaces)') }),
+  z.strictObject({ url: z.literal('name'), valueString: z.string().regex(WORDS, 'a name is words of letters and digits separated by one space or hyphen (no wildcards, no surrounding spaces)') }),
   z.strictObject({ url: z.literal('exclude-word'), valueString: z.string().regex(WORDS_OR_PREFIX, 'an exclude-word is words of letters and digits, optionally ending in * for a word prefix (inhal*)') }),
   z.strictObject({ url: z.literal('provenance'), valueString: z.string().trim().min(1, 'say where the names and exclusions come from') }),
 ], { error: 'each part needs url "name", "exclude-word" or "provenance" and a valueString' });
 
-/** ValueSet.extension[url=ingredient-name-match]: a complex extension (FHIR: no value[x] beside nested extensions). */
+/** ValueSet.extension[url=name-match]: a complex extension (FHIR: no value[x] beside nested extensions). */
 const nameMatchExtension = z
   .strictObject({ url: z.literal(NAME_MATCH_URL), extension: z.array(nameMatchPart).min(1) })
   .superRefine((ext, ctx) => {
     const count = (url: string): number => ext.extension.filter((e) => e.url === url).length;
-    if (count('name') === 0) ctx.addIssue({ code: 'custom', path: ['extension'], message: 'list at least one ingredient name (url "name")' });
+    if (count('name') === 0) ctx.addIssue({ code: 'custom', path: ['extension'], message: 'list at least one name (url "name")' });
     if (count('provenance') !== 1) ctx.addIssue({ code: 'custom', path: ['extension'], message: 'give exactly one provenance (url "provenance") saying where the names and exclusions come from' });
     const seen = new Set<string>();
     ext.extension.forEach((e, i) => {
@@ -59,7 +62,7 @@ const nameMatchExtension = z
 
 /**
  * A ValueSet-level extension. Ours (spine-cds.local StructureDefinitions) must be known, so a typo in
- * a url cannot silently switch a rule off; ingredient-name-match is checked in full.
+ * a url cannot silently switch a rule off; name-match is checked in full.
  */
 const valueSetExtension = z
   .object({ url: z.string().min(1) })
@@ -117,9 +120,9 @@ export interface CodeRef {
 }
 
 /**
- * The ingredient-name fallback of a medication value set: regular expressions compiled once at load.
- * `match` is given every name of one medication (coding displays, CodeableConcept.text) and returns
- * the name that names an ingredient, unless any of the names has an exclusion word of the same rule.
+ * The name fallback of a value set: regular expressions compiled once at load. `match` is given every
+ * name of one resource (coding displays, CodeableConcept.text) and returns the one that holds a listed
+ * name, unless any of the names has an exclusion word of the same rule.
  */
 export interface NameMatcher {
   match(names: readonly string[]): string | undefined;
@@ -135,7 +138,7 @@ export interface CompiledValueSet {
   systems: ReadonlySet<string>;
   /** True when the code is explicitly excluded (compose.exclude): a name must not bring it back. */
   excludes(system: string, code: string): boolean;
-  /** The ingredient-name fallback (own rules and those of included value sets), if the set has one. */
+  /** The name fallback (own rules and those of included value sets), if the set has one. */
   nameMatcher?: NameMatcher;
   /** The enumerated codes (filters cannot be enumerated). */
   enumerated(): CodeRef[];
@@ -182,9 +185,11 @@ function nameMatcherOf(rules: NameRule[]): NameMatcher | undefined {
   return {
     match(names) {
       for (const rule of rules) {
-        if (rule.exclude && names.some((n) => rule.exclude?.test(n))) continue;
+        // Names first: most resources hold none, and then their exclusions need not be read.
         const hit = names.find((n) => rule.names.test(n));
-        if (hit !== undefined) return hit;
+        if (hit === undefined) continue;
+        if (rule.exclude && names.some((n) => rule.exclude?.test(n))) continue;
+        return hit;
       }
       return undefined;
     },

@@ -11,7 +11,7 @@ import { MAPPINGS_DIR, NOW, RXNORM, condition, daysAgo, evaluate, medicationRequ
 /**
  * Medications coded with clinical-drug codes (SCD/SBD) or named only in text: the RxNorm codes of
  * the IMMUNO/TRIAL value sets are ingredients, so these are found by the ingredient-name fallback of
- * the value set (extension ingredient-name-match, mappings/README.md). The non-ingredient codes below
+ * the value set (extension name-match, mappings/README.md). The non-ingredient codes below
  * are made up for the tests (only their being outside the value set matters), except where the
  * Synthea fixture is cited.
  */
@@ -243,7 +243,7 @@ describe('TRIAL: NSAIDs by clinical-drug code and by name', () => {
   });
 });
 
-describe('the ingredient-name-match extension is checked at load', () => {
+describe('the name-match extension is checked at load', () => {
   let dir: string;
   const file = (): string => path.join(dir, 'valuesets', 'systemic-glucocorticoids.json');
   beforeEach(async () => {
@@ -282,7 +282,7 @@ describe('the ingredient-name-match extension is checked at load', () => {
     });
     const e = await failure();
     expect(e.field).toBe('extension[0].extension[1].valueString');
-    expect(e.reason).toMatch(/ingredient name/);
+    expect(e.reason).toMatch(/a name is words/);
   });
 
   it('no provenance', async () => {
@@ -301,7 +301,7 @@ describe('the ingredient-name-match extension is checked at load', () => {
     });
     const e = await failure();
     expect(e.field).toBe('extension[0].extension');
-    expect(e.reason).toMatch(/at least one ingredient name/);
+    expect(e.reason).toMatch(/at least one name/);
   });
 
   it('a part with an unknown url, or without a valueString', async () => {
@@ -333,7 +333,7 @@ describe('the ingredient-name-match extension is checked at load', () => {
 
   it('a mistyped spine-cds extension url cannot silently switch the fallback off', async () => {
     await editExtension((ext) => {
-      if (ext[0]) ext[0].url = 'http://spine-cds.local/fhir/StructureDefinition/ingredient-name-matc';
+      if (ext[0]) ext[0].url = 'http://spine-cds.local/fhir/StructureDefinition/name-matc';
     });
     const e = await failure();
     expect(e.field).toBe('extension[0].url');
