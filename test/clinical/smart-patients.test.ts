@@ -139,4 +139,19 @@ describe('SMART sample patients', () => {
       }
     }
   }, 180_000);
+
+  it('smart-765583: breast cancer coded in SNOMED CT only, then backache -> malignancy suspected, and lumbar MRI is not low value', async () => {
+    const p = patients.find((x) => x.id === 'smart-765583');
+    const onset = p && backPainOnset(p);
+    if (!p || !onset) throw new Error('smart-765583 or its backache is missing from the fixtures');
+    clock = new Date(onset.getTime() + 14 * 24 * 3600 * 1000);
+    for (const path of ['prefetch', 'fhirServer'] as const) {
+      const cards = await call(p, 'patient-view', path);
+      const card = cards.find((c) => c.source.topic?.code === 'malignancy-suspected');
+      expect(card, `${path}: ${topics(cards).join(', ')}`).toBeDefined();
+      expect(card?.detail).toMatch(/malignant neoplasm of female breast/i);
+      expect(topics(cards)).not.toContain('conservative-care');
+      expect(topics(await call(p, 'order-select', path))).not.toContain(LOW_VALUE);
+    }
+  }, 60_000);
 });

@@ -1,0 +1,130 @@
+import type { Condition } from 'fhir/r4';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadExternalPatients, type ExternalPatient } from '../../kit/fixtures/external.js';
+import { recordFromResources } from '../../src/data/record-builder.js';
+import { evaluateFindings } from '../../src/findings/index.js';
+import { ICD, SCT, condition, daysAgo, evaluate, shippedMappings } from './support.js';
+
+/**
+ * CA from a condition's name when its code is not in the cancer value set: SNOMED CT 363346000 has
+ * thousands of descendants the service cannot enumerate without a terminology server (the cancer
+ * value set's name-match extension, mappings/README.md). SNOMED codes below that are not in the
+ * value set are used only for being outside it.
+ */
+
+const BY_NAME = 'matched-by-name';
+
+function named(display: string | undefined, text?: string, spec: { clinical?: string; verification?: string } = {}): Condition {
+  const c = condition({ system: SCT, code: '999000001', onset: daysAgo(400), ...spec, ...(display !== undefined ? { display } : {}) });
+  if (display === undefined) c.code = {};
+  if (text !== undefined) c.code = { ...c.code, text };
+  return c;
+}
+
+const caOf = async (c: Condition) => (await evaluate([c])).findings.CA;
+
+describe('CA by name: SNOMED tumour codes and text outside the value set', () => {
+  for (const display of [
+    'Malignant tumor of pancreas (disorder)',
+    'Adenocarcinoma of prostate',
+    'Multiple myeloma',
+    'Non-Hodgkin lymphoma',
+    "Hodgkin's disease, nodular sclerosis",
+    'Acute myeloid leukaemia',
+    'Metastatic disease to bone',
+    // Kept on purpose (see the exclude-words' provenance): these are cancers.
+    'Triple negative breast cancer',
+    'Malignant neoplasm of breast, not otherwise specified',
+    'Colon cancer, no evidence of disease',
+    'Prostate cancer with high risk of recurrence',
+    'Suspected lung cancer (situation)',
+  ]) {
+    it(`"${display}" -> present, and the evidence says it was matched by name`, async () => {
+      const ca = await caOf(named(display));
+      expect(ca.state).toBe('present');
+      expect(ca.evidence[0]?.display).toBe(`${display} (matched by name; no code in the value set)`);
+      expect(ca.evidence[0]?.qualifiers).toContain(BY_NAME);
+      // The coding as the data wrote it, so a reviewer sees it was not a value-set member.
+      expect(ca.evidence[0]?.code).toEqual({ system: SCT, code: '999000001', display });
+    });
+  }
+
+  it('text only, no coding -> present', async () => {
+    const ca = await caOf(named(undefined, 'h/o metastatic prostate cancer'));
+    expect(ca.state).toBe('present');
+    expect(ca.evidence[0]?.code).toBeUndefined();
+  });
+
+  for (const display of [
+    'Malignant hypertension',
+    'Malignant hyperthermia',
+    'Family history of malignant neoplasm of breast',
+    'FH: colon cancer',
+    'Screening for malignant neoplasm of cervix',
+    'Fear of cancer',
+    'At increased risk of breast cancer',
+    'Benign neoplasm of skin',
+    'Carcinoma in situ of cervix uteri',
+    'Non-malignant neoplasm of bone',
+    'Chronic non-cancer pain',
+    'Malignant carcinoid syndrome', // carcinoid is not a listed name; its ICD code would count
+    'Premalignant lesion',
+  ]) {
+    it(`"${display}" -> not cancer`, async () => {
+      expect((await caOf(named(display))).state).toBe('absent');
+    });
+  }
+
+  it('an exclusion in the text vetoes a name in the display of the same condition', async () => {
+    expect((await caOf(named('Breast cancer', 'Family history only'))).state).toBe('absent');
+  });
+
+  it('a name match passes the same status rules: any clinical status counts, entered-in-error and refuted do not', async () => {
+    expect((await caOf(named('Malignant tumor of pancreas', undefined, { clinical: 'resolved' }))).state).toBe('present');
+    expect((await caOf(named('Malignant tumor of pancreas', undefined, { clinical: 'remission' }))).state).toBe('present');
+    expect((await caOf(named('Malignant tumor of pancreas', undefined, { verification: 'entered-in-error' }))).state).toBe('absent');
+    expect((await caOf(named('Malignant tumor of pancreas', undefined, { verification: 'refuted' }))).state).toBe('absent');
+  });
+
+  it('coded matches keep precedence: an ICD-10-CM C-code is matched by code, once', async () => {
+    const c = condition({ system: ICD, code: 'C50.911', display: 'Malignant neoplasm of unspecified site of right female breast', onset: daysAgo(400) });
+    const ca = await caOf(c);
+    expect(ca.state).toBe('present');
+    expect(ca.evidence).toHaveLength(1);
+    expect(ca.evidence[0]?.qualifiers ?? []).not.toContain(BY_NAME);
+    expect(ca.evidence[0]?.display).not.toMatch(/matched by name/);
+  });
+
+  it('the name fallback reads only the value sets that carry it: back pain is never found by name', async () => {
+    const c = named('Low back pain');
+    const r = await evaluate([c]);
+    expect(r.findings.LBP.state).toBe('absent');
+  });
+});
+
+describe('CA in the real public fixtures coded in SNOMED CT only', () => {
+  let patients: Map<string, ExternalPatient>;
+  beforeAll(async () => {
+    patients = new Map((await loadExternalPatients()).map((p) => [p.id, p]));
+  });
+  const run = async (id: string, now: string) => {
+    const p = patients.get(id);
+    if (!p) throw new Error(`fixture patient ${id} not found`);
+    return evaluateFindings(await shippedMappings(), recordFromResources(p.resources, p.id), new Date(now));
+  };
+
+  it('smart-765583: primary breast cancer (2012-01-18) a day before backache -> CA present by code', async () => {
+    const r = await run('smart-765583', '2012-02-01T00:00:00Z');
+    expect(r.findings.CA.state).toBe('present');
+    expect(r.findings.CA.evidence.map((e) => e.code?.code).sort()).toEqual(['254837009', '408643008']);
+    expect((await run('smart-765583', '2012-01-01T00:00:00Z')).findings.CA.state).toBe('absent');
+  });
+
+  it('Synthea 129c6ac7: lung and breast cancer by code, "Suspected lung cancer (situation)" by name', async () => {
+    const r = await run('129c6ac7-8d06-89de-ad63-0204a93e76c3', '2020-01-01T00:00:00Z');
+    expect(r.findings.CA.state).toBe('present');
+    const byName = r.findings.CA.evidence.filter((e) => e.qualifiers?.includes(BY_NAME));
+    expect(byName.map((e) => e.code?.code)).toEqual(['162573006']);
+    expect(r.findings.CA.evidence.map((e) => e.code?.code).sort()).toEqual(['162573006', '254637007', '254837009', '424132000']);
+  });
+});
