@@ -140,18 +140,25 @@ describe('SMART sample patients', () => {
     }
   }, 180_000);
 
-  it('smart-765583: breast cancer coded in SNOMED CT only, then backache -> malignancy suspected, and lumbar MRI is not low value', async () => {
-    const p = patients.find((x) => x.id === 'smart-765583');
-    const onset = p && backPainOnset(p);
-    if (!p || !onset) throw new Error('smart-765583 or its backache is missing from the fixtures');
-    clock = new Date(onset.getTime() + 14 * 24 * 3600 * 1000);
-    for (const path of ['prefetch', 'fhirServer'] as const) {
-      const cards = await call(p, 'patient-view', path);
-      const card = cards.find((c) => c.source.topic?.code === 'malignancy-suspected');
-      expect(card, `${path}: ${topics(cards).join(', ')}`).toBeDefined();
-      expect(card?.detail).toMatch(/malignant neoplasm of female breast/i);
-      expect(topics(cards)).not.toContain('conservative-care');
-      expect(topics(await call(p, 'order-select', path))).not.toContain(LOW_VALUE);
-    }
-  }, 60_000);
+  // Cancer coded in SNOMED CT only, then back pain: smart-765583 (breast cancer a day before her
+  // backache), smart-1272431 (prostate 2007 and kidney 2010, low back pain 2012).
+  for (const [id, cancer] of [
+    ['smart-765583', /malignant neoplasm of female breast/i],
+    ['smart-1272431', /malignant neoplasm of prostate/i],
+  ] as const) {
+    it(`${id}: cancer history coded in SNOMED CT only, then back pain -> malignancy suspected, and lumbar MRI is not low value`, async () => {
+      const p = patients.find((x) => x.id === id);
+      const onset = p && backPainOnset(p);
+      if (!p || !onset) throw new Error(`${id} or its back pain is missing from the fixtures`);
+      clock = new Date(onset.getTime() + 14 * 24 * 3600 * 1000);
+      for (const path of ['prefetch', 'fhirServer'] as const) {
+        const cards = await call(p, 'patient-view', path);
+        const card = cards.find((c) => c.source.topic?.code === 'malignancy-suspected');
+        expect(card, `${path}: ${topics(cards).join(', ')}`).toBeDefined();
+        expect(card?.detail).toMatch(cancer);
+        expect(topics(cards)).not.toContain('conservative-care');
+        expect(topics(await call(p, 'order-select', path))).not.toContain(LOW_VALUE);
+      }
+    }, 60_000);
+  }
 });

@@ -120,6 +120,13 @@ describe('CA in the real public fixtures coded in SNOMED CT only', () => {
     expect((await run('smart-765583', '2012-01-01T00:00:00Z')).findings.CA.state).toBe('absent');
   });
 
+  it('smart-1272431: prostate (2007) and kidney (2010) cancer, years before low back pain -> CA present by code', async () => {
+    const r = await run('smart-1272431', '2012-03-16T00:00:00Z');
+    expect(r.findings.CA.state).toBe('present');
+    expect(r.findings.CA.evidence.map((e) => e.code?.code).sort()).toEqual(['363518003', '399068003']);
+    expect(r.findings.CA.evidence.every((e) => !e.qualifiers?.includes(BY_NAME))).toBe(true);
+  });
+
   it('Synthea 129c6ac7: lung and breast cancer by code, "Suspected lung cancer (situation)" by name', async () => {
     const r = await run('129c6ac7-8d06-89de-ad63-0204a93e76c3', '2020-01-01T00:00:00Z');
     expect(r.findings.CA.state).toBe('present');
