@@ -6,10 +6,10 @@ import { evaluateFindings } from '../../src/findings/index.js';
 import { ICD, SCT, condition, daysAgo, evaluate, shippedMappings } from './support.js';
 
 /**
- * CA from a condition's name when its code is not in the cancer value set: SNOMED CT 363346000 has
- * thousands of descendants the service cannot enumerate without a terminology server (the cancer
- * value set's name-match extension, mappings/README.md). SNOMED codes below that are not in the
- * value set are used only for being outside it.
+ * CA and IMMUNO from a condition's name when its code is not in the value set: SNOMED CT 363346000
+ * has thousands of descendants the service cannot enumerate without a terminology server, and
+ * transplant status comes as SNOMED situations or text (the value sets' name-match extension,
+ * mappings/README.md). The SNOMED code 999000001 below is made up, used only for being outside them.
  */
 
 const BY_NAME = 'matched-by-name';
@@ -102,7 +102,29 @@ describe('CA by name: SNOMED tumour codes and text outside the value set', () =>
   });
 });
 
-describe('CA in the real public fixtures coded in SNOMED CT only', () => {
+describe('IMMUNO by name: transplant and immunosuppression written otherwise than the value set codes', () => {
+  const immunoOf = async (c: Condition) => (await evaluate([c])).findings.IMMUNO;
+
+  for (const display of ['Kidney transplant recipient', 'Status post liver transplantation', 'Allogeneic stem cell transplant', 'Patient immunocompromised due to chemotherapy', 'Common variable immunodeficiency']) {
+    it(`"${display}" -> present by name`, async () => {
+      const immuno = await immunoOf(named(display));
+      expect(immuno.state).toBe('present');
+      expect(immuno.evidence[0]?.qualifiers).toContain(BY_NAME);
+    });
+  }
+
+  for (const display of ['Awaiting transplantation of kidney (situation)', 'Kidney transplant candidate', 'Living kidney donor', 'Hair transplant', 'Fecal microbiota transplantation', 'Family history of immunodeficiency']) {
+    it(`"${display}" -> not immunosuppression`, async () => {
+      expect((await immunoOf(named(display))).state).toBe('absent');
+    });
+  }
+
+  it('IMMUNO keeps its own status rule for names: a resolved condition does not count', async () => {
+    expect((await immunoOf(named('Kidney transplant recipient', undefined, { clinical: 'resolved' }))).state).toBe('absent');
+  });
+});
+
+describe('the real public fixtures: conditions coded in SNOMED CT only', () => {
   let patients: Map<string, ExternalPatient>;
   beforeAll(async () => {
     patients = new Map((await loadExternalPatients()).map((p) => [p.id, p]));
@@ -125,6 +147,12 @@ describe('CA in the real public fixtures coded in SNOMED CT only', () => {
     expect(r.findings.CA.state).toBe('present');
     expect(r.findings.CA.evidence.map((e) => e.code?.code).sort()).toEqual(['363518003', '399068003']);
     expect(r.findings.CA.evidence.every((e) => !e.qualifiers?.includes(BY_NAME))).toBe(true);
+  });
+
+  it('Synthea 79a66c97: "History of renal transplant (situation)" in SNOMED CT only -> IMMUNO present by code', async () => {
+    const r = await run('79a66c97-6131-3213-f3c9-4606946ab056', '2020-01-01T00:00:00Z');
+    expect(r.findings.IMMUNO.state).toBe('present');
+    expect(r.findings.IMMUNO.evidence.map((e) => e.code?.code)).toContain('161665007');
   });
 
   it('Synthea 129c6ac7: lung and breast cancer by code, "Suspected lung cancer (situation)" by name', async () => {
