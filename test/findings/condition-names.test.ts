@@ -6,9 +6,9 @@ import { evaluateFindings } from '../../src/findings/index.js';
 import { ICD, SCT, condition, daysAgo, evaluate, shippedMappings } from './support.js';
 
 /**
- * CA and IMMUNO from a condition's name when its code is not in the value set: SNOMED CT 363346000
- * has thousands of descendants the service cannot enumerate without a terminology server, and
- * transplant status comes as SNOMED situations or text (the value sets' name-match extension,
+ * CA, IMMUNO and FXRISK from a condition's name when its code is not in the value set: SNOMED CT
+ * 363346000 has thousands of descendants the service cannot enumerate without a terminology server,
+ * and transplant status, osteoporosis and injuries come as SNOMED codes, situations or text (the value sets' name-match extension,
  * mappings/README.md). The SNOMED code 999000001 below is made up, used only for being outside them.
  */
 
@@ -124,6 +124,34 @@ describe('IMMUNO by name: transplant and immunosuppression written otherwise tha
   });
 });
 
+describe('FXRISK by name: osteoporosis and recent injuries written otherwise than the value set codes', () => {
+  const fxrisk = async (c: Condition) => (await evaluate([c])).findings.FXRISK;
+  const recent = (display: string): Condition => ({ ...named(display), onsetDateTime: daysAgo(20) });
+
+  for (const display of ['Postmenopausal osteoporosis', 'Osteoporotic fracture of vertebra']) {
+    it(`"${display}" -> present (osteoporosis)`, async () => {
+      const f = await fxrisk(named(display));
+      expect(f.state).toBe('present');
+      expect(f.evidence[0]?.qualifiers).toEqual(expect.arrayContaining(['osteoporosis', BY_NAME]));
+    });
+  }
+
+  for (const display of ['Fracture of ankle', 'Sprain of ankle', 'Whiplash injury to neck', 'Injury of kidney', 'Fragility fracture of hip']) {
+    it(`"${display}" 20 days ago -> present (trauma); 200 days ago -> absent`, async () => {
+      const f = await fxrisk(recent(display));
+      expect(f.state).toBe('present');
+      expect(f.evidence[0]?.qualifiers).toEqual(expect.arrayContaining(['trauma', BY_NAME]));
+      expect((await fxrisk(named(display))).state).toBe('absent');
+    });
+  }
+
+  for (const display of ['Acute kidney injury', 'Drug-induced liver injury', 'Screening for osteoporosis', 'At risk for osteoporosis', 'Family history of osteoporosis', 'Fear of falling']) {
+    it(`"${display}" -> no fracture risk`, async () => {
+      expect((await fxrisk(recent(display))).state).toBe('absent');
+    });
+  }
+});
+
 describe('the real public fixtures: conditions coded in SNOMED CT only', () => {
   let patients: Map<string, ExternalPatient>;
   beforeAll(async () => {
@@ -153,6 +181,14 @@ describe('the real public fixtures: conditions coded in SNOMED CT only', () => {
     const r = await run('79a66c97-6131-3213-f3c9-4606946ab056', '2020-01-01T00:00:00Z');
     expect(r.findings.IMMUNO.state).toBe('present');
     expect(r.findings.IMMUNO.evidence.map((e) => e.code?.code)).toContain('161665007');
+  });
+
+  it('Synthea 63ee2253: "Fracture of ankle" (2017-01-03, resolved) -> FXRISK trauma by name for 90 days, then not', async () => {
+    const id = '63ee2253-bdd5-da55-2ad2-b4984d0ad700';
+    const r = await run(id, '2017-02-01T00:00:00Z');
+    expect(r.findings.FXRISK.state).toBe('present');
+    expect(r.findings.FXRISK.evidence.find((e) => e.code?.code === '16114001')?.qualifiers).toEqual(expect.arrayContaining(['trauma', BY_NAME]));
+    expect((await run(id, '2017-06-01T00:00:00Z')).findings.FXRISK.evidence.some((e) => e.code?.code === '16114001')).toBe(false);
   });
 
   it('Synthea 129c6ac7: lung and breast cancer by code, "Suspected lung cancer (situation)" by name', async () => {
