@@ -8,8 +8,9 @@ import { ICD, SCT, condition, daysAgo, evaluate, shippedMappings } from './suppo
 /**
  * CA, IMMUNO and FXRISK from a condition's name when its code is not in the value set: SNOMED CT
  * 363346000 has thousands of descendants the service cannot enumerate without a terminology server,
- * and transplant status, osteoporosis and injuries come as SNOMED codes, situations or text (the value sets' name-match extension,
- * mappings/README.md). The SNOMED code 999000001 below is made up, used only for being outside them.
+ * and transplant status, osteoporosis and injuries come as SNOMED codes, situations or text (the
+ * value sets' name-match extension, mappings/README.md). The SNOMED code 999000001 below is made up,
+ * used only for being outside them.
  */
 
 const BY_NAME = 'matched-by-name';
