@@ -311,12 +311,7 @@ function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: Nam
   for (const resource of isObject(rec) ? asArray(rec[RECORD_LISTS[type]]) : []) {
     if (!isObject(resource) || seen.has(resource)) continue;
     const concept = codeElement(type, resource);
-    if (!isObject(concept)) continue;
-    texts.length = 0;
-    for (const c of asArray(concept.coding)) if (isObject(c) && typeof c.display === 'string') texts.push(c.display);
-    if (typeof concept.text === 'string') texts.push(concept.text);
-    if (!texts.length) continue;
-    const hit = names.match(texts);
+    const hit = nameHit(names, concept, texts);
     if (hit === undefined) continue;
     const codings = readCodings(concept);
     if (codings.some((c) => vs.excludes(c.system, c.code))) continue;
@@ -325,6 +320,15 @@ function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: Nam
     const display = hit.trim();
     visit(coding ? { resource, coding, display, byName: true } : { resource, display, byName: true });
   }
+}
+
+/** The name of a code element (its coding displays, then its text) that holds a listed name, if any. */
+function nameHit(names: NameMatcher, concept: unknown, scratch: string[] = []): string | undefined {
+  if (!isObject(concept)) return undefined;
+  scratch.length = 0;
+  for (const c of asArray(concept.coding)) if (isObject(c) && typeof c.display === 'string') scratch.push(c.display);
+  if (typeof concept.text === 'string') scratch.push(concept.text);
+  return scratch.length ? names.match(scratch) : undefined;
 }
 
 /** FHIR writes ICD-10-CM with its dot; a dotless code is not matched, but never silently. */
@@ -465,7 +469,10 @@ function baseEvidence(ctx: Ctx, shape: EvidenceShape, type: IndexedType, cand: C
   const codings = shape.qualifiersByValueSet?.length ? readCodings(codeElement(type, resource)) : [];
   for (const q of shape.qualifiersByValueSet ?? []) {
     const vs = valueSet(ctx, q.valueSet);
-    if (codings.some((c) => vs.lookup(c.system, c.code))) qualifiers.push(q.qualifier);
+    // A qualifier set's name fallback counts like its codes: an epidural abscess written in words is
+    // still the critical one (D5).
+    const named = (): boolean => !!vs.nameMatcher && nameHit(vs.nameMatcher, codeElement(type, resource)) !== undefined && !codings.some((c) => vs.excludes(c.system, c.code));
+    if (codings.some((c) => vs.lookup(c.system, c.code)) || named()) qualifiers.push(q.qualifier);
   }
   if (cand.byName) qualifiers.push(BY_NAME_QUALIFIER);
   if (qualifiers.length) ev.qualifiers = unique(qualifiers);
