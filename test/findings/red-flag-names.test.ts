@@ -1,0 +1,116 @@
+import type { Condition } from 'fhir/r4';
+import { describe, expect, it } from 'vitest';
+import type { FindingId } from '../../src/findings/index.js';
+import { SCT, condition, daysAgo, evaluate } from './support.js';
+
+/**
+ * The red flags read from Conditions, written otherwise than their value sets' codes: a SNOMED CT
+ * descendant, another system, or text only (each value set's name-match extension). The SNOMED code
+ * 999000001 is made up, used only for being outside the value sets. Onsets are 3 days ago, inside
+ * every window (FEVER 7 days, URET and FINC 30 days).
+ *
+ * Each list of names that must not count holds the phrasing clinicians use to rule a flag out, and
+ * each list that must count holds phrasings an over-eager exclusion would lose.
+ */
+
+const BY_NAME = 'matched-by-name';
+
+function named(display: string): Condition {
+  return condition({ system: SCT, code: '999000001', display, onset: daysAgo(3) });
+}
+
+const CASES: { id: FindingId; present: string[]; absent: string[] }[] = [
+  {
+    id: 'CES',
+    present: ['Cauda equina compression', 'Suspected cauda equina syndrome', 'Incomplete cauda equina syndrome', 'Cauda equina syndrome without neurogenic bladder'],
+    absent: ['Low back pain, no cauda equina symptoms', 'Cauda equina ruled out', 'Cauda equina safety-net advice given', 'MRI negative for cauda equina compression'],
+  },
+  {
+    id: 'URET',
+    present: ['Acute urinary retention', 'Retention of urine due to prostatic hypertrophy', 'Urinary retention with incomplete bladder emptying'],
+    absent: ['Urinary incontinence without retention', 'No urinary retention', 'Denies urinary retention'],
+  },
+  {
+    id: 'FINC',
+    present: ['Faecal incontinence', 'Incontinence of bowel', 'Urinary and fecal incontinence'],
+    absent: ['No bowel incontinence', 'Family history of fecal incontinence'],
+  },
+  {
+    id: 'MYELO',
+    present: ['Cervical spondylotic myelopathy', 'Compressive myelopathy', 'Spinal cord compression', 'Myelopathy due to disc herniation'],
+    absent: ['Cervical spondylosis without myelopathy or radiculopathy', 'Displacement of lumbar intervertebral disc without myelopathy', 'Umbilical cord compression'],
+  },
+  {
+    id: 'SPINF',
+    present: ['Pyogenic spondylodiscitis', 'Discitis without abscess', 'Culture-negative vertebral osteomyelitis', "Pott's disease of lumbar spine"],
+    absent: ['No evidence of discitis', 'Discitis ruled out'],
+  },
+  {
+    id: 'HIV',
+    present: ['Asymptomatic HIV infection', 'HIV-2 infection', 'Human immunodeficiency virus disease', 'HIV test positive'],
+    absent: ['HIV negative', 'HIV exposure', 'HIV pre-exposure prophylaxis', 'Screening for HIV', 'Hearing aids'],
+  },
+  {
+    id: 'IVDU',
+    present: ['Intravenous drug user', 'Heroin dependence', 'Opioid use disorder, in remission', 'Misuses drugs (finding)', 'Cocaine abuse'],
+    absent: ['Long-term current use of opioid analgesic', 'Alcohol abuse', 'Tobacco use disorder', 'Never used IV drugs'],
+  },
+  {
+    id: 'FEVER',
+    present: ['Fever with chills', 'Pyrexia of unknown origin', 'Fever without source', 'Febrile neutropenia'],
+    absent: ['Hay fever', 'History of rheumatic fever', 'Yellow fever vaccination', 'Familial Mediterranean fever'],
+  },
+  {
+    id: 'WTLOSS',
+    present: ['Unintentional weight loss', 'Weight loss, no cause found', 'Cachexia'],
+    absent: ['Intentional weight loss', 'Weight loss counseling', 'Weight loss surgery status', 'No weight loss'],
+  },
+  {
+    id: 'MOTOR',
+    present: ['Left foot drop', 'Drop foot gait', 'Paraparesis', 'Incomplete paraplegia'],
+    absent: ['Foot drop splint fitted', 'No foot drop'],
+  },
+];
+
+for (const { id, present, absent } of CASES) {
+  describe(`${id} by name`, () => {
+    for (const display of present) {
+      it(`"${display}" -> present, matched by name`, async () => {
+        const f = (await evaluate([named(display)])).findings[id];
+        expect(f.state).toBe('present');
+        expect(f.evidence[0]?.qualifiers).toContain(BY_NAME);
+      });
+    }
+    for (const display of absent) {
+      it(`"${display}" -> not ${id}`, async () => {
+        expect((await evaluate([named(display)])).findings[id].state).not.toBe('present');
+      });
+    }
+  });
+}
+
+describe('qualifier value sets read names too', () => {
+  it('an epidural abscess named in a display outside both value sets carries the epidural-abscess qualifier (D5 critical)', async () => {
+    const f = (await evaluate([named('Lumbar spinal epidural abscess')])).findings.SPINF;
+    expect(f.state).toBe('present');
+    expect(f.evidence[0]?.qualifiers).toEqual(expect.arrayContaining(['epidural-abscess', BY_NAME]));
+  });
+
+  it('discitis named alone is a spinal infection without the epidural-abscess qualifier', async () => {
+    const f = (await evaluate([named('Pyogenic discitis')])).findings.SPINF;
+    expect(f.state).toBe('present');
+    expect(f.evidence[0]?.qualifiers ?? []).not.toContain('epidural-abscess');
+  });
+});
+
+describe('windows and statuses still apply to name matches', () => {
+  it('urinary retention named 60 days ago is not new (URET window 30 days)', async () => {
+    const c = condition({ system: SCT, code: '999000001', display: 'Acute urinary retention', onset: daysAgo(60) });
+    expect((await evaluate([c])).findings.URET.state).toBe('absent');
+  });
+
+  it('a resolved cauda equina syndrome written in words does not count (CES: active only)', async () => {
+    const c = condition({ system: SCT, code: '999000001', display: 'Cauda equina syndrome', onset: daysAgo(3), clinical: 'resolved' });
+    expect((await evaluate([c])).findings.CES.state).toBe('absent');
+  });
+});
