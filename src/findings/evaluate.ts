@@ -51,6 +51,14 @@ interface Ctx {
   notesKept: Map<FindingId, number>;
   notesDropped: Map<FindingId, number>;
   findingId: FindingId;
+  /** Per type, the resources whose names hold a name some fallback lists (built on first use). */
+  named: Map<IndexedType, NamedResource[]>;
+}
+
+interface NamedResource {
+  resource: Json;
+  concept: Json;
+  names: string[];
 }
 
 const UCUM = 'http://unitsofmeasure.org';
@@ -76,7 +84,7 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
     return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes };
   }
   const results: Partial<Record<FindingId, Finding>> = {};
-  const ctx: Ctx = { mappings, index, record, now: nowMs, results, notes, noteKeys, notesKept: new Map(), notesDropped: new Map(), findingId: 'LBP' };
+  const ctx: Ctx = { mappings, index, record, now: nowMs, results, notes, noteKeys, notesKept: new Map(), notesDropped: new Map(), findingId: 'LBP', named: new Map() };
   for (const def of mappings.definitions) {
     ctx.findingId = def.id;
     try {
@@ -304,14 +312,9 @@ function mayHold(vs: CompiledValueSet, code: string): boolean {
  * none with a coding the value set excludes. Names are the coding displays and the text.
  */
 function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: NameMatcher, seen: Set<Json>, visit: (cand: Candidate) => void): void {
-  const texts: string[] = [];
-  // The record's own list, walked only for value sets with a name fallback: most types never are.
-  // Most resources name nothing listed, so only a hit pays for reading its codings and exclusions.
-  const rec: unknown = ctx.record;
-  for (const resource of isObject(rec) ? asArray(rec[RECORD_LISTS[type]]) : []) {
-    if (!isObject(resource) || seen.has(resource)) continue;
-    const concept = codeElement(type, resource);
-    const hit = nameHit(names, concept, texts);
+  for (const { resource, concept, names: texts } of namedResources(ctx, type)) {
+    if (seen.has(resource)) continue;
+    const hit = names.match(texts);
     if (hit === undefined) continue;
     const codings = readCodings(concept);
     if (codings.some((c) => vs.excludes(c.system, c.code))) continue;
@@ -323,12 +326,80 @@ function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: Nam
 }
 
 /** The name of a code element (its coding displays, then its text) that holds a listed name, if any. */
-function nameHit(names: NameMatcher, concept: unknown, scratch: string[] = []): string | undefined {
+function nameHit(names: NameMatcher, concept: unknown): string | undefined {
   if (!isObject(concept)) return undefined;
-  scratch.length = 0;
-  for (const c of asArray(concept.coding)) if (isObject(c) && typeof c.display === 'string') scratch.push(c.display);
-  if (typeof concept.text === 'string') scratch.push(concept.text);
-  return scratch.length ? names.match(scratch) : undefined;
+  const texts: string[] = [];
+  for (const c of asArray(concept.coding)) if (isObject(c) && typeof c.display === 'string') texts.push(c.display);
+  if (typeof concept.text === 'string') texts.push(concept.text);
+  return texts.length ? names.match(texts) : undefined;
+}
+
+/**
+ * Why one list per type and call: a dozen value sets have a name fallback, and walking a long
+ * chart's conditions for each, testing every display against each set's names, doubled the cost of
+ * findings. One walk keeps only the resources with a name any fallback lists (most have none), and
+ * each set then reads that short list.
+ */
+function namedResources(ctx: Ctx, type: IndexedType): NamedResource[] {
+  const done = ctx.named.get(type);
+  if (done) return done;
+  const list: NamedResource[] = [];
+  ctx.named.set(type, list);
+  const anyName = anyNameOf(ctx.mappings);
+  if (!anyName) return list;
+  const rec: unknown = ctx.record;
+  for (const resource of isObject(rec) ? asArray(rec[RECORD_LISTS[type]]) : []) {
+    if (!isObject(resource)) continue;
+    const concept = codeElement(type, resource);
+    if (!isObject(concept)) continue;
+    const names: string[] = [];
+    let listed = false;
+    for (const c of asArray(concept.coding)) {
+      if (!isObject(c) || typeof c.display !== 'string') continue;
+      names.push(c.display);
+      listed ||= displayHoldsAName(anyName, c.display);
+    }
+    if (typeof concept.text === 'string') {
+      names.push(concept.text);
+      listed ||= anyName.pattern.test(concept.text);
+    }
+    if (listed) list.push({ resource, concept, names });
+  }
+  return list;
+}
+
+interface AnyName {
+  pattern: RegExp;
+  /**
+   * Whether a coding display holds any listed name. Displays are terminology text and the same ones
+   * come back chart after chart; free text (CodeableConcept.text) may say anything about a patient
+   * and is never kept. Bounded, emptied when full.
+   */
+  displays: Map<string, boolean>;
+}
+
+const anyNames = new WeakMap<MappingSet, AnyName | null>();
+const DISPLAY_MEMO_LIMIT = 4096;
+
+function anyNameOf(mappings: MappingSet): AnyName | null {
+  let any = anyNames.get(mappings);
+  if (any === undefined) {
+    const sources = new Set<string>();
+    for (const vs of new Set(mappings.valueSets.values())) for (const p of vs.nameMatcher?.patterns ?? []) sources.add(p.source);
+    any = sources.size ? { pattern: new RegExp([...sources].map((s) => `(?:${s})`).join('|'), 'iu'), displays: new Map() } : null;
+    anyNames.set(mappings, any);
+  }
+  return any;
+}
+
+function displayHoldsAName(any: AnyName, display: string): boolean {
+  let holds = any.displays.get(display);
+  if (holds === undefined) {
+    holds = any.pattern.test(display);
+    if (any.displays.size >= DISPLAY_MEMO_LIMIT) any.displays.clear();
+    any.displays.set(display, holds);
+  }
+  return holds;
 }
 
 /** FHIR writes ICD-10-CM with its dot; a dotless code is not matched, but never silently. */

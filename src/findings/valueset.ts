@@ -126,6 +126,8 @@ export interface CodeRef {
  */
 export interface NameMatcher {
   match(names: readonly string[]): string | undefined;
+  /** The name patterns of its rules: a resource none of whose names matches any of them cannot match. */
+  patterns: readonly RegExp[];
 }
 
 export interface CompiledValueSet {
@@ -183,6 +185,7 @@ function nameRules(resource: ValueSetResource): NameRule[] {
 function nameMatcherOf(rules: NameRule[]): NameMatcher | undefined {
   if (!rules.length) return undefined;
   return {
+    patterns: rules.map((r) => r.names),
     match(names) {
       for (const rule of rules) {
         // Names first: most resources hold none, and then their exclusions need not be read.

@@ -114,3 +114,13 @@ describe('windows and statuses still apply to name matches', () => {
     expect((await evaluate([c])).findings.CES.state).toBe('absent');
   });
 });
+
+describe('the remembered displays are bounded', () => {
+  it('5,000 distinct unrelated displays before a red flag: the flag is still found, on this call and the next', async () => {
+    const many = Array.from({ length: 5000 }, (_, i) => condition({ system: SCT, code: '999000001', display: `Unrelated finding number ${i}`, onset: daysAgo(3) }));
+    const flag = named('Acute urinary retention');
+    expect((await evaluate([...many, flag])).findings.URET.state).toBe('present');
+    expect((await evaluate([flag, ...many])).findings.URET.state).toBe('present');
+    expect((await evaluate(many)).findings.URET.state).toBe('absent');
+  });
+});
