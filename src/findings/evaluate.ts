@@ -360,8 +360,10 @@ function namedResources(ctx: Ctx, type: IndexedType): NamedResource[] {
       listed ||= displayHoldsAName(anyName, c.display);
     }
     if (typeof concept.text === 'string') {
-      names.push(concept.text);
-      listed ||= anyName.pattern.test(concept.text);
+      const text = concept.text;
+      // EHRs often copy the display into the text: a text seen as a display was tested with it.
+      if (!listed && !names.includes(text)) listed = anyName.pattern.test(text);
+      names.push(text);
     }
     if (listed) list.push({ resource, concept, names });
   }
@@ -384,9 +386,11 @@ const DISPLAY_MEMO_LIMIT = 4096;
 function anyNameOf(mappings: MappingSet): AnyName | null {
   let any = anyNames.get(mappings);
   if (any === undefined) {
-    const sources = new Set<string>();
-    for (const vs of new Set(mappings.valueSets.values())) for (const p of vs.nameMatcher?.patterns ?? []) sources.add(p.source);
-    any = sources.size ? { pattern: new RegExp([...sources].map((s) => `(?:${s})`).join('|'), 'iu'), displays: new Map() } : null;
+    const alternatives = new Set<string>();
+    for (const vs of new Set(mappings.valueSets.values())) for (const a of vs.nameMatcher?.alternatives ?? []) alternatives.add(a);
+    // Without the word boundaries (lookarounds on Unicode classes, the slow part): a superset of what
+    // any set matches, which is all a filter needs.
+    any = alternatives.size ? { pattern: new RegExp([...alternatives].join('|'), 'iu'), displays: new Map() } : null;
     anyNames.set(mappings, any);
   }
   return any;

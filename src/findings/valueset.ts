@@ -126,8 +126,11 @@ export interface CodeRef {
  */
 export interface NameMatcher {
   match(names: readonly string[]): string | undefined;
-  /** The name patterns of its rules: a resource none of whose names matches any of them cannot match. */
-  patterns: readonly RegExp[];
+  /**
+   * The listed names of its rules as regular-expression alternatives, without the word boundaries:
+   * a resource none of whose names contains any of them cannot match.
+   */
+  alternatives: readonly string[];
 }
 
 export interface CompiledValueSet {
@@ -149,6 +152,7 @@ export interface CompiledValueSet {
 type Predicate = (code: string) => boolean;
 
 interface NameRule {
+  alternatives: string[];
   names: RegExp;
   exclude: RegExp | undefined;
 }
@@ -175,6 +179,7 @@ function nameRules(resource: ValueSetResource): NameRule[] {
       .filter((p) => p.url === 'exclude-word')
       .map((p) => (p.valueString.endsWith('*') ? wordsPattern(p.valueString.slice(0, -1)) : `${wordsPattern(p.valueString)}${WORD_END}`));
     rules.push({
+      alternatives: names,
       names: new RegExp(`${WORD_START}(?:${names.join('|')})${WORD_END}`, 'iu'),
       exclude: excl.length ? new RegExp(`${WORD_START}(?:${excl.join('|')})`, 'iu') : undefined,
     });
@@ -185,7 +190,7 @@ function nameRules(resource: ValueSetResource): NameRule[] {
 function nameMatcherOf(rules: NameRule[]): NameMatcher | undefined {
   if (!rules.length) return undefined;
   return {
-    patterns: rules.map((r) => r.names),
+    alternatives: rules.flatMap((r) => r.alternatives),
     match(names) {
       for (const rule of rules) {
         // Names first: most resources hold none, and then their exclusions need not be read.

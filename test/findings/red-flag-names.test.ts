@@ -124,3 +124,19 @@ describe('the remembered displays are bounded', () => {
     expect((await evaluate(many)).findings.URET.state).toBe('absent');
   });
 });
+
+describe('the text is read besides the displays', () => {
+  it('a display that names nothing, with a text naming the flag -> present', async () => {
+    const c = named('Problem list entry');
+    c.code = { ...c.code, text: 'Acute urinary retention' };
+    const f = (await evaluate([c])).findings.URET;
+    expect(f.state).toBe('present');
+    expect(f.evidence[0]?.display).toBe('Acute urinary retention (matched by name; no code in the value set)');
+  });
+
+  it('a text equal to the display names the flag once', async () => {
+    const c = named('Acute urinary retention');
+    c.code = { ...c.code, text: 'Acute urinary retention' };
+    expect((await evaluate([c])).findings.URET.evidence).toHaveLength(1);
+  });
+});
