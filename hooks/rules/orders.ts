@@ -43,9 +43,14 @@ function codeSet(codings: readonly Coded[]): CodeSet {
   return bySystem;
 }
 
-function hasAnyOf(codings: readonly Coded[], wanted: CodeSet): boolean {
-  for (const c of codings) {
-    if (typeof c.system === 'string' && typeof c.code === 'string' && wanted.get(c.system)?.has(c.code)) return true;
+/** Whether the resource's code has a coding in `wanted`. Reads the codings in place: run over every observation of a long chart, per lab order. */
+function codedAnyOf(resource: Record<string, unknown>, wanted: CodeSet): boolean {
+  const code = resource.code;
+  if (!isRecord(code) || !Array.isArray(code.coding)) return false;
+  for (const c of code.coding as unknown[]) {
+    if (!isRecord(c)) continue;
+    const { system, code: value } = c;
+    if (typeof system === 'string' && typeof value === 'string' && wanted.get(system)?.has(value)) return true;
   }
   return false;
 }
@@ -74,7 +79,7 @@ function matches(resource: unknown, order: OrderDefinition, facts: Facts): boole
       : orderCodings(resource).map((c) => facts.knowledge.classifyImagingCoding(c)).find((c) => c !== undefined);
     return cls !== undefined && cls.region === order.region && cls.modality === order.modality;
   }
-  return hasAnyOf(orderCodings(resource), codeSetsOf(order).order);
+  return codedAnyOf(resource, codeSetsOf(order).order);
 }
 
 function withinLookback(dateMs: number | undefined, facts: Facts): boolean {
@@ -87,8 +92,11 @@ function idOf(resource: Record<string, unknown>): string {
   return typeof resource.id === 'string' ? `${String(resource.resourceType)}/${resource.id}` : String(resource.resourceType);
 }
 
-function list(value: unknown): Record<string, unknown>[] {
-  return Array.isArray(value) ? value.filter(isRecord) : [];
+const NONE: readonly unknown[] = [];
+
+/** The list as it came, without a filtered copy: callers skip what is not an object. */
+function list(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : NONE;
 }
 
 /** Why `order` should not be suggested again, or undefined when it should. */
@@ -105,7 +113,7 @@ export function findCoverage(order: OrderDefinition, priority: OrderPriority, fa
   const record: Record<string, unknown> = isRecord(facts.input.record) ? (facts.input.record as unknown as Record<string, unknown>) : {};
   const lookback = facts.settings.duplicateLookbackDays;
   for (const sr of list(record.serviceRequests)) {
-    if (typeof sr.status !== 'string' || !LIVE_REQUEST_STATUSES.has(sr.status)) continue;
+    if (!isRecord(sr) || typeof sr.status !== 'string' || !LIVE_REQUEST_STATUSES.has(sr.status)) continue;
     // Code match first: it rejects almost every resource, and date parsing is the costly part.
     if (!matches(sr, order, facts)) continue;
     const when = parseDateMs(sr.authoredOn) ?? parseDateMs(sr.occurrenceDateTime);
@@ -115,7 +123,7 @@ export function findCoverage(order: OrderDefinition, priority: OrderPriority, fa
   }
   if (order.kind === 'imaging') {
     for (const proc of list(record.procedures)) {
-      if (typeof proc.status !== 'string' || !DONE_PROCEDURE_STATUSES.has(proc.status)) continue;
+      if (!isRecord(proc) || typeof proc.status !== 'string' || !DONE_PROCEDURE_STATUSES.has(proc.status)) continue;
       if (!matches(proc, order, facts)) continue;
       const period = isRecord(proc.performedPeriod) ? proc.performedPeriod : {};
       const when = parseDateMs(proc.performedDateTime) ?? parseDateMs(period.start);
@@ -127,8 +135,8 @@ export function findCoverage(order: OrderDefinition, priority: OrderPriority, fa
   if (order.resultCodes && order.resultCodes.length > 0) {
     const wanted = codeSetsOf(order).result;
     for (const obs of list(record.observations)) {
-      if (typeof obs.status !== 'string' || !RESULT_STATUSES.has(obs.status)) continue;
-      if (!hasAnyOf(orderCodings(obs), wanted)) continue;
+      if (!isRecord(obs) || typeof obs.status !== 'string' || !RESULT_STATUSES.has(obs.status)) continue;
+      if (!codedAnyOf(obs, wanted)) continue;
       const period = isRecord(obs.effectivePeriod) ? obs.effectivePeriod : {};
       const when = parseDateMs(obs.effectiveDateTime) ?? parseDateMs(obs.effectiveInstant) ?? parseDateMs(period.start) ?? parseDateMs(obs.issued);
       if (!withinLookback(when, facts)) continue;
