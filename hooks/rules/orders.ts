@@ -43,7 +43,10 @@ function codeSet(codings: readonly Coded[]): CodeSet {
   return bySystem;
 }
 
-/** Whether the resource's code has a coding in `wanted`. Reads the codings in place: run over every observation of a long chart, per lab order. */
+/**
+ * Whether the resource's code has a coding in `wanted`. Reads the codings in place, without copies:
+ * it runs over every observation of a long chart, once per lab order.
+ */
 function codedAnyOf(resource: Record<string, unknown>, wanted: CodeSet): boolean {
   const code = resource.code;
   if (!isRecord(code) || !Array.isArray(code.coding)) return false;
