@@ -1,9 +1,6 @@
 import type { Condition } from 'fhir/r4';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadExternalPatients, type ExternalPatient } from '../../kit/fixtures/external.js';
-import { recordFromResources } from '../../src/data/record-builder.js';
-import { evaluateFindings } from '../../src/findings/index.js';
-import { ICD, SCT, condition, daysAgo, evaluate, shippedMappings } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { ICD, SCT, condition, daysAgo, evaluate, evaluateExternal } from './support.js';
 
 /**
  * CA, IMMUNO and FXRISK from a condition's name when its code is not in the value set: SNOMED CT
@@ -154,15 +151,7 @@ describe('FXRISK by name: osteoporosis and recent injuries written otherwise tha
 });
 
 describe('the real public fixtures: conditions coded in SNOMED CT only', () => {
-  let patients: Map<string, ExternalPatient>;
-  beforeAll(async () => {
-    patients = new Map((await loadExternalPatients()).map((p) => [p.id, p]));
-  });
-  const run = async (id: string, now: string) => {
-    const p = patients.get(id);
-    if (!p) throw new Error(`fixture patient ${id} not found`);
-    return evaluateFindings(await shippedMappings(), recordFromResources(p.resources, p.id), new Date(now));
-  };
+  const run = evaluateExternal;
 
   it('smart-765583: primary breast cancer (2012-01-18) a day before backache -> CA present by code', async () => {
     const r = await run('smart-765583', '2012-02-01T00:00:00Z');

@@ -2,11 +2,9 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CodeableConcept, FhirResource, MedicationRequest, MedicationStatement } from 'fhir/r4';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadExternalPatients, type ExternalPatient } from '../../kit/fixtures/external.js';
-import { recordFromResources } from '../../src/data/record-builder.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { evaluateFindings, loadMappings, MappingLoadError, type Evidence, type FindingsResult } from '../../src/findings/index.js';
-import { MAPPINGS_DIR, NOW, RXNORM, condition, daysAgo, evaluate, medicationRequest, recordOf, shippedMappings } from './support.js';
+import { MAPPINGS_DIR, NOW, RXNORM, condition, daysAgo, evaluate, evaluateExternal, medicationRequest, recordOf } from './support.js';
 
 /**
  * Medications coded with clinical-drug codes (SCD/SBD) or named only in text: the RxNorm codes of
@@ -219,15 +217,7 @@ describe('TRIAL: NSAIDs by clinical-drug code and by name', () => {
   });
 
   describe('real data (Synthea bulk fixture)', () => {
-    let patients: Map<string, ExternalPatient>;
-    beforeAll(async () => {
-      patients = new Map((await loadExternalPatients()).map((p) => [p.id, p]));
-    });
-    const run = async (id: string, now: string): Promise<FindingsResult> => {
-      const p = patients.get(id);
-      if (!p) throw new Error(`fixture patient ${id} not found`);
-      return evaluateFindings(await shippedMappings(), recordFromResources(p.resources, p.id), new Date(now));
-    };
+    const run = evaluateExternal;
 
     it('ca15b832: Ibuprofen 400 MG Oral Tablet [Ibu] 206905 (2022-03-30) -> TRIAL present by code', async () => {
       const r = await run('ca15b832-01e4-41dd-6a52-97bd3e5510cb', '2022-04-15T00:00:00Z');

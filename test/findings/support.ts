@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Condition, FhirResource, MedicationRequest, MedicationStatement, Observation, Patient, Procedure, ServiceRequest } from 'fhir/r4';
+import { loadExternalPatients, type ExternalPatient } from '../../kit/fixtures/external.js';
 import { recordFromResources } from '../../src/data/record-builder.js';
 import { evaluateFindings, loadMappings, type FindingId, type FindingsResult, type MappingSet } from '../../src/findings/index.js';
 import type { PatientRecord } from '../../src/record.js';
@@ -27,6 +28,15 @@ let cached: Promise<MappingSet> | undefined;
 export function shippedMappings(): Promise<MappingSet> {
   cached ??= loadMappings(MAPPINGS_DIR);
   return cached;
+}
+
+let external: Promise<Map<string, ExternalPatient>> | undefined;
+/** The shipped mappings over one of the real public fixture patients (test/fixtures/external) at `now`. */
+export async function evaluateExternal(id: string, now: string): Promise<FindingsResult> {
+  external ??= loadExternalPatients().then((all) => new Map(all.map((p) => [p.id, p])));
+  const p = (await external).get(id);
+  if (!p) throw new Error(`fixture patient ${id} not found`);
+  return evaluateFindings(await shippedMappings(), recordFromResources(p.resources, p.id), new Date(now));
 }
 
 let seq = 0;
