@@ -335,6 +335,16 @@ function nameHit(names: NameMatcher, concept: unknown): string | undefined {
 }
 
 /**
+ * A requirement's name fallback counts like its codes: the required codings' displays may name it
+ * ("Perineal structure"), and so may the resource's own name ("Saddle anaesthesia" says where).
+ */
+function requirementNamed(names: NameMatcher, required: unknown[], concept: unknown): boolean {
+  const displays: string[] = [];
+  for (const v of required) if (isObject(v) && typeof v.display === 'string') displays.push(v.display);
+  return (displays.length > 0 && names.match(displays) !== undefined) || nameHit(names, concept) !== undefined;
+}
+
+/**
  * Why one list per type and call: a dozen value sets have a name fallback, and walking a long
  * chart's conditions for each, testing every display against each set's names, doubled the cost of
  * findings. One walk keeps only the resources with a name any fallback lists (most have none), and
@@ -616,7 +626,10 @@ function evaluateCoded(c: Criterion<'coded'>, ctx: Ctx): Outcome {
     }
     if (c.requires) {
       const req = valueSet(ctx, c.requires.valueSet);
-      const ok = run(ctx, c.requires.codings, resource).some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && req.lookup(v.system, v.code));
+      const required = run(ctx, c.requires.codings, resource);
+      const ok =
+        required.some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && req.lookup(v.system, v.code)) ||
+        (req.nameMatcher !== undefined && requirementNamed(req.nameMatcher, required, codeElement(c.resource, resource)));
       if (!ok) return;
     }
     evidence.push(baseEvidence(ctx, c, c.resource, cand, date));
