@@ -26,6 +26,11 @@ const CASES: { id: FindingId; present: string[]; absent: string[] }[] = [
     absent: ['Low back pain, no cauda equina symptoms', 'Cauda equina ruled out', 'Cauda equina safety-net advice given', 'MRI negative for cauda equina compression'],
   },
   {
+    id: 'SADDLE',
+    present: ['Saddle anaesthesia', 'Saddle numbness', 'Perineal numbness', 'Suspected saddle anesthesia'],
+    absent: ['No saddle anaesthesia', 'Saddle anaesthesia ruled out', 'Saddle sparing', 'Perineal pain'],
+  },
+  {
     id: 'URET',
     present: ['Acute urinary retention', 'Retention of urine due to prostatic hypertrophy', 'Urinary retention with incomplete bladder emptying'],
     absent: ['Urinary incontinence without retention', 'No urinary retention', 'Denies urinary retention'],
@@ -138,5 +143,32 @@ describe('the text is read besides the displays', () => {
     const c = named('Acute urinary retention');
     c.code = { ...c.code, text: 'Acute urinary retention' };
     expect((await evaluate([c])).findings.URET.evidence).toHaveLength(1);
+  });
+});
+
+describe('SADDLE: the perineal site named in words meets the requirement', () => {
+  const ICD10CM = 'http://hl7.org/fhir/sid/icd-10-cm';
+  const skin = (text: string | undefined, bodySite?: { code: string; display: string }): Condition => {
+    const c = condition({ system: ICD10CM, code: 'R20.0', display: 'Anesthesia of skin', onset: daysAgo(3) });
+    if (text !== undefined) c.code = { ...c.code, text };
+    // A made-up code outside the perineum value set: only its display can name the site.
+    if (bodySite) c.bodySite = [{ coding: [{ system: SCT, code: bodySite.code, display: bodySite.display }] }];
+    return c;
+  };
+  const saddle = async (c: Condition) => (await evaluate([c])).findings.SADDLE.state;
+
+  it('R20.0 with a bodySite whose display names the perineum -> present', async () => {
+    expect(await saddle(skin(undefined, { code: '999000003', display: 'Perineal region' }))).toBe('present');
+  });
+
+  it('R20.0 whose text says saddle distribution -> present', async () => {
+    expect(await saddle(skin('Anaesthesia of skin, saddle distribution'))).toBe('present');
+  });
+
+  it('R20.0 elsewhere, without a site, or with saddle sparing -> not saddle anaesthesia', async () => {
+    expect(await saddle(skin('Anaesthesia of skin, left foot'))).not.toBe('present');
+    expect(await saddle(skin(undefined))).not.toBe('present');
+    expect(await saddle(skin('Numbness of both legs, saddle sparing'))).not.toBe('present');
+    expect(await saddle(skin(undefined, { code: '999000004', display: 'Structure of left foot' }))).not.toBe('present');
   });
 });
