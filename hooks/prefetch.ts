@@ -12,6 +12,9 @@ import type { PrefetchTemplate } from './types.js';
 export const OBSERVATION_LOINC = [
   '8310-5', // body temperature (FEVER)
   '8331-1', // oral temperature (FEVER)
+  '8328-7', // axillary temperature (FEVER)
+  '8332-9', // rectal temperature (FEVER)
+  '8333-7', // tympanic membrane temperature (FEVER)
   '4537-7', // ESR Westergren (ESR)
   '30341-2', // ESR any method (ESR)
   '1988-5', // CRP (CRP)

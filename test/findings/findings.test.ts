@@ -173,6 +173,13 @@ describe('derived and measured findings', () => {
     expect(await stateOf('WTLOSS', [condition({ code: 'M54.50', onset: daysAgo(3) })])).toBe('unknown');
   });
 
+  it('FEVER from a site-specific temperature code sent without 8310-5 (axillary, rectal, tympanic), in [degF] too', async () => {
+    for (const code of ['8328-7', '8332-9', '8333-7']) {
+      expect(await stateOf('FEVER', [observation({ code, value: 101.3, unit: '[degF]', effective: daysAgo(1) })]), code).toBe('present');
+      expect(await stateOf('FEVER', [observation({ code, value: 98.6, unit: '[degF]', effective: daysAgo(1) })]), code).toBe('absent');
+    }
+  });
+
   it('FEVER from a temperature >= 38.0 Cel in the last 7 days; lower is absent; none is unknown', async () => {
     expect(await stateOf('FEVER', [observation({ code: '8310-5', value: 38.4, unit: 'Cel', effective: daysAgo(2) })])).toBe('present');
     expect(await stateOf('FEVER', [observation({ code: '8310-5', value: 37.2, unit: 'Cel', effective: daysAgo(2) })])).toBe('absent');
