@@ -52,8 +52,8 @@ const CASES: { id: FindingId; present: string[]; absent: string[] }[] = [
   },
   {
     id: 'HIV',
-    present: ['Asymptomatic HIV infection', 'HIV-2 infection', 'Human immunodeficiency virus disease', 'HIV test positive'],
-    absent: ['HIV negative', 'HIV exposure', 'HIV pre-exposure prophylaxis', 'Screening for HIV', 'Hearing aids'],
+    present: ['Asymptomatic HIV infection', 'HIV-2 infection', 'Human immunodeficiency virus disease', 'HIV test positive', 'HIV infection, no AIDS-defining illness', 'HIV infection, viral load not detected'],
+    absent: ['HIV negative', 'No HIV infection', 'HIV exposure', 'HIV pre-exposure prophylaxis', 'Screening for HIV', 'Hearing aids'],
   },
   {
     id: 'IVDU',
