@@ -210,6 +210,14 @@ describe('TRIAL: NSAIDs by clinical-drug code and by name', () => {
     expect(r.findings.TRIAL.evidence[0]?.display).toBe('Naproxen 500 MG Oral Tablet (matched by ingredient name)');
   });
 
+  it('the NSAID class, not only ibuprofen and naproxen: diclofenac, celecoxib, meloxicam by name; aspirin is not a trial', async () => {
+    const stmt = (text: string): MedicationStatement => ({ ...statement({ text }, 10, 2), status: 'active' });
+    for (const text of ['Diclofenac sodium 75 MG Delayed Release Oral Tablet', 'celecoxib 200 MG Oral Capsule', 'Meloxicam 15 MG Oral Tablet']) {
+      expect((await evaluate([onset(), stmt(text)])).findings.TRIAL.state, text).toBe('present');
+    }
+    expect((await evaluate([onset(), stmt('Aspirin 81 MG Oral Tablet')])).findings.TRIAL.state).toBe('absent');
+  });
+
   it('a text-only NSAID statement is found by name; another drug is not', async () => {
     const stmt = (text: string): MedicationStatement => ({ ...statement({ text }, 10, 2), status: 'active' });
     expect((await evaluate([onset(), stmt('ibuprofen 400mg tablets')])).findings.TRIAL.state).toBe('present');
