@@ -63,12 +63,12 @@ const CASES: { id: FindingId; present: string[]; absent: string[] }[] = [
   {
     id: 'FEVER',
     present: ['Fever with chills', 'Pyrexia of unknown origin', 'Fever without source', 'Febrile neutropenia'],
-    absent: ['Hay fever', 'History of rheumatic fever', 'Yellow fever vaccination', 'Familial Mediterranean fever'],
+    absent: ['Hay fever', 'History of rheumatic fever', 'Yellow fever vaccination', 'Familial Mediterranean fever', 'Fever blister'],
   },
   {
     id: 'WTLOSS',
     present: ['Unintentional weight loss', 'Weight loss, no cause found', 'Cachexia'],
-    absent: ['Intentional weight loss', 'Weight loss counseling', 'Weight loss surgery status', 'No weight loss'],
+    absent: ['Intentional weight loss', 'Weight loss counseling', 'Weight loss surgery status', 'No weight loss', 'Weight loss advised', 'Desires weight loss'],
   },
   {
     id: 'MOTOR',
