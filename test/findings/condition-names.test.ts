@@ -36,6 +36,8 @@ describe('CA by name: SNOMED tumour codes and text outside the value set', () =>
     'Colon cancer, no evidence of disease',
     'Prostate cancer with high risk of recurrence',
     'Suspected lung cancer (situation)',
+    'Cancer survivor',
+    'Cancer-related anxiety',
   ]) {
     it(`"${display}" -> present, and the evidence says it was matched by name`, async () => {
       const ca = await caOf(named(display));
@@ -60,6 +62,7 @@ describe('CA by name: SNOMED tumour codes and text outside the value set', () =>
     'FH: colon cancer',
     'Screening for malignant neoplasm of cervix',
     'Fear of cancer',
+    'Anxiety about cancer',
     'At increased risk of breast cancer',
     'Benign neoplasm of skin',
     'Carcinoma in situ of cervix uteri',
