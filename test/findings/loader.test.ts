@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OBSERVATION_LOINC } from '../../hooks/prefetch.js';
-import { FINDING_IDS, MappingLoadError, loadMappings, observationCodes } from '../../src/findings/index.js';
-import { MAPPINGS_DIR } from './support.js';
+import { FINDING_IDS, loadMappings, observationCodes, type MappingLoadError } from '../../src/findings/index.js';
+import { MAPPINGS_DIR, expectLoadFailure } from './support.js';
 
 describe('shipped mappings', () => {
   it('every file in mappings/valuesets and mappings/findings loads, and every finding of the spec is defined', async () => {
@@ -44,18 +44,7 @@ describe('a broken mapping file stops loading and names file, field and reason',
     const file = path.join(dir, rel);
     await writeFile(file, fn(await readFile(file, 'utf8')));
   };
-  const failure = async (): Promise<MappingLoadError> => {
-    const err = await loadMappings(dir).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(MappingLoadError);
-    const e = err as MappingLoadError;
-    expect(e.message).toContain(e.file);
-    expect(e.message).toContain(e.field);
-    expect(e.message).toContain(e.reason);
-    return e;
-  };
+  const failure = (): Promise<MappingLoadError> => expectLoadFailure(dir);
 
   it('invalid YAML', async () => {
     await edit('findings/fever.yaml', (t) => `${t}\n  - : [unclosed\n`);

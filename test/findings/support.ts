@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import type { Condition, FhirResource, MedicationRequest, MedicationStatement, Observation, Patient, Procedure, ServiceRequest } from 'fhir/r4';
 import { loadExternalPatients, type ExternalPatient } from '../../kit/fixtures/external.js';
 import { recordFromResources } from '../../src/data/record-builder.js';
-import { evaluateFindings, loadMappings, type FindingId, type FindingsResult, type MappingSet } from '../../src/findings/index.js';
+import { evaluateFindings, loadMappings, MappingLoadError, type FindingId, type FindingsResult, type MappingSet } from '../../src/findings/index.js';
 import type { PatientRecord } from '../../src/record.js';
 
 /**
@@ -28,6 +29,23 @@ let cached: Promise<MappingSet> | undefined;
 export function shippedMappings(): Promise<MappingSet> {
   cached ??= loadMappings(MAPPINGS_DIR);
   return cached;
+}
+
+/**
+ * Loads the mappings in `dir`, which a test has broken: the load must fail with a MappingLoadError
+ * whose message names the file, the field and the reason.
+ */
+export async function expectLoadFailure(dir: string): Promise<MappingLoadError> {
+  const err = await loadMappings(dir).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(MappingLoadError);
+  const e = err as MappingLoadError;
+  expect(e.message).toContain(e.file);
+  expect(e.message).toContain(e.field);
+  expect(e.message).toContain(e.reason);
+  return e;
 }
 
 let external: Promise<Map<string, ExternalPatient>> | undefined;
