@@ -1,5 +1,6 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { SERVICE_VERSION } from './version.js';
 
 /**
  * Process entry: configuration → app → listen → load clinical knowledge (ready) → graceful stop.
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     await app.close();
     process.exit(3);
   }
-  app.log.info({ port: config.port, host: config.host }, 'spine-cds ready');
+  app.log.info({ version: SERVICE_VERSION, node: process.version, port: config.port, host: config.host }, `spine-cds ${SERVICE_VERSION} ready`);
 }
 
 main().catch((err: unknown) => {
