@@ -15,6 +15,7 @@ import { feedbackRoutes } from './feedback/routes.js';
 import { openStore, type Store } from './storage/index.js';
 import { metricsExposure, registerMetrics, METRICS_PATH, ServiceMetrics } from './http/metrics.js';
 import { REQUEST_ID_HEADER, requestIdFor, traceparentOf } from './http/request-id.js';
+import { registerOpenApi, serveOpenApi } from './http/openapi.js';
 import './auth/types.js';
 
 export interface AppOptions {
@@ -98,6 +99,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     );
   });
 
+  // Before any route: it attaches the description's schemas to each route as it is registered.
+  await registerOpenApi(app, { ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}) });
   await app.register(cors, {
     // The spec defers to browser CORS; the CDS Hooks sandbox needs Authorization and Content-Type on preflight.
     origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
@@ -123,6 +126,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(healthRoutes, { knowledge, checks: [() => ({ name: 'store', ok: store.ready() })] });
   await app.register(cdsRoutes, { config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()), metrics });
   await app.register(feedbackRoutes, { store, metrics });
+  serveOpenApi(app);
   return { app, knowledge, metrics };
 }
 
