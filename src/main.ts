@@ -1,4 +1,3 @@
-import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { SERVICE_VERSION } from './version.js';
 
@@ -18,6 +17,9 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // Loaded after the configuration is valid: a configuration error is reported without first loading
+  // the whole HTTP stack, which keeps that exit fast.
+  const { buildApp } = await import('./app.js');
   const { app, knowledge } = await buildApp({ config });
   for (const warning of config.warnings) app.log.warn(`WARNING: ${warning}`);
 
