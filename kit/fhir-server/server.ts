@@ -192,7 +192,7 @@ function checkBearer(req: IncomingMessage, token: string, res: ServerResponse): 
 }
 
 async function readFormBody(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams> {
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const contentType = mediaType(req);
   const text = (await readBody(req, maxBytes)).toString('utf8');
   if (text.trim() === '') return new URLSearchParams();
   if (contentType !== 'application/x-www-form-urlencoded') {
@@ -212,20 +212,18 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer>
   return Buffer.concat(chunks);
 }
 
+function mediaType(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
 async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const contentType = mediaType(req);
   if (!JSON_CONTENT_TYPES.includes(contentType)) {
     throw new HttpError(415, `Unsupported Content-Type "${contentType}"; use application/fhir+json or application/json`, 'not-supported');
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new HttpError(413, `Request body over ${maxBytes} bytes`, 'too-costly');
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(req, maxBytes);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new HttpError(400, 'Request body is not valid JSON', 'structure');
   }
