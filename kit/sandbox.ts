@@ -4,13 +4,14 @@
  * A local CDS Hooks sandbox in one process group: the in-memory FHIR R4 server (in this process),
  * loaded with the demo patients and the external fixtures (STU3 converted), and the CDS service
  * (src/main.ts) as a child process pointed at it. Prints the URLs, the patients and example `fire`
- * commands. Ctrl-C or SIGTERM stops everything. Needs `node --experimental-websocket` on Node 20
- * (the npm script passes it) because the FHIR server uses @medplum/core.
+ * commands. Ctrl-C or SIGTERM stops everything. The FHIR server uses @medplum/core, which needs the
+ * global WebSocket (built into Node 22+; the npm script's --experimental-websocket is for older Nodes).
  */
 import { parseArgs } from 'node:util';
 import { createFhirServer, listen } from './fhir-server/server.js';
 import { startCdsService, type RunningCdsService } from './sandbox/cds-service.js';
 import { loadDemoPatients, loadExternalFixtures } from './sandbox/load.js';
+import { formatServiceLog } from './sandbox/log-line.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,15 +46,14 @@ function say(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** Service log lines are pino JSON: show warnings and errors (everything with --verbose). */
+// `npm run sandbox --verbose` (without `--`) reaches npm, not this script: npm turns it into its own
+// log level, which it passes on as npm_config_loglevel. Both spellings mean the same here.
+const verbose = values.verbose || process.env.npm_config_loglevel === 'verbose';
+
+/** Service log lines are pino JSON: warnings and errors, and with --verbose every request's summary. */
 function showServiceLog(line: string): void {
-  let entry: { level?: number; msg?: string } | undefined;
-  try {
-    entry = JSON.parse(line) as { level?: number; msg?: string };
-  } catch {
-    entry = undefined;
-  }
-  if (values.verbose || !entry || (entry.level ?? 0) >= 40) process.stderr.write(`[cds] ${entry?.msg ?? line}\n`);
+  const shown = formatServiceLog(line, verbose);
+  if (shown !== undefined) process.stderr.write(`${shown}\n`);
 }
 
 async function main(): Promise<void> {
@@ -84,11 +84,11 @@ async function main(): Promise<void> {
     `npm run fire -- --fhir ${fhirBase} --service ${cds?.baseUrl} --patient ${patient} --hook ${hook}${extra}${tokenArg}`;
   say(`CDS service: ${cds.baseUrl}/cds-services  (CDS_AUTH=off, FHIR_SERVER_ALLOWLIST=${fhirOrigin})`);
   say();
-  say('Demo patients (hand-made from docs/clinical-spec.md; expected cards per hook in kit/demo-patients/patients/*.json):');
+  say('Demo patients (hand-made, one per card topic; expected cards per hook in kit/demo-patients/patients/*.json):');
   for (const p of demo) say(`  ${p.id.padEnd(32)} ${p.title}`);
   if (external.length > 0) {
     say();
-    say('External fixture patients (public test data, shared/fixtures/external):');
+    say('External fixture patients (public test data in test/fixtures/external; sources and licences in its README):');
     for (const p of external) say(`  ${p.id.padEnd(40)} ${p.source.padEnd(15)} ${p.name}`);
   }
   say();

@@ -13,6 +13,9 @@ import { cdsRoutes } from './protocol/routes.js';
 import { registerSecurity } from './auth/plugin.js';
 import { feedbackRoutes } from './feedback/routes.js';
 import { openStore, type Store } from './storage/index.js';
+import { metricsExposure, registerMetrics, METRICS_PATH, ServiceMetrics } from './http/metrics.js';
+import { REQUEST_ID_HEADER, requestIdFor, traceparentOf } from './http/request-id.js';
+import { registerOpenApi, serveOpenApi } from './http/openapi.js';
 import './auth/types.js';
 
 export interface AppOptions {
@@ -47,7 +50,7 @@ declare module 'fastify' {
  * The service as a composition of plugins (fastify/demo style): body parsing, one error handler,
  * CORS, health, CDS Hooks routes. Nothing listens until the caller says so.
  */
-export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; knowledge: KnowledgeHolder }> {
+export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; knowledge: KnowledgeHolder; metrics: ServiceMetrics }> {
   const { config } = opts;
   const knowledge =
     opts.knowledge ??
@@ -63,6 +66,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     // Prototype-poisoning protection stays on for every JSON body (Fastify's default, made explicit).
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // reqId in every log line: the caller's X-Request-Id when well-formed, else a UUID (not a per-process counter).
+    requestIdHeader: false,
+    genReqId: requestIdFor,
     // Malformed URLs and over-long path parameters are refused by the router before any route runs:
     // answer them in the same OperationOutcome shape as every other client error.
     frameworkErrors: (error, _request, reply) => {
@@ -72,6 +78,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
 
   app.decorateRequest('summary', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
   installJsonBodyParser(app, config.jsonMaxDepth);
   installErrorHandling(app);
 
@@ -83,12 +92,15 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
         path: request.routeOptions.url ?? 'unmatched',
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        ...traceFields(request.headers.traceparent),
         ...(request.summary ?? {}),
       },
       'request completed',
     );
   });
 
+  // Before any route: it attaches the description's schemas to each route as it is registered.
+  await registerOpenApi(app, { ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}) });
   await app.register(cors, {
     // The spec defers to browser CORS; the CDS Hooks sandbox needs Authorization and Content-Type on preflight.
     origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
@@ -105,10 +117,21 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     if (!opts.store) await store.close();
   });
 
+  const metrics = new ServiceMetrics();
+  const exposure = metricsExposure(config);
   // JWT verification, security headers and rate limits apply to every route registered after this.
-  await registerSecurity(app, { config });
+  // /metrics on the main port carries a scraper's static token (or none in development), never an EHR JWT.
+  await registerSecurity(app, { config, metrics, ...(exposure.kind === 'main-port' ? { publicPaths: [METRICS_PATH] } : {}) });
+  await registerMetrics(app, metrics, exposure, config.host);
   await app.register(healthRoutes, { knowledge, checks: [() => ({ name: 'store', ok: store.ready() })] });
-  await app.register(cdsRoutes, { config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()) });
-  await app.register(feedbackRoutes, { store });
-  return { app, knowledge };
+  await app.register(cdsRoutes, { config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()), metrics });
+  await app.register(feedbackRoutes, { store, metrics });
+  serveOpenApi(app);
+  return { app, knowledge, metrics };
+}
+
+/** The caller's W3C trace context in the summary line, when it sent a valid one. */
+function traceFields(header: string | string[] | undefined): { traceparent?: string } {
+  const traceparent = traceparentOf(header);
+  return traceparent ? { traceparent } : {};
 }

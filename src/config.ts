@@ -40,6 +40,10 @@ const EnvSchema = z.object({
   /** Days to keep issued-card and feedback records; 0 keeps them forever. */
   RETENTION_DAYS: z.coerce.number().int().min(0).default(400),
   TRUST_PROXY: boolish.default(false),
+  /** Serve /metrics on this port instead of the main one (production: keep it off the public network). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Serve /metrics only to `Authorization: Bearer <token>` (production on the main port). */
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -69,6 +73,8 @@ export interface Config {
   /** Undefined: the store generates a key on first start and keeps it in the database. */
   patientHashKey: string | undefined;
   trustProxy: boolean;
+  /** /metrics exposure inputs; see src/http/metrics.ts metricsExposure(). */
+  metrics: { port?: number; token?: string };
   /** Decision-rule settings (RULE_* variables; conflict resolutions of the decision table). */
   rules: RuleSettings;
   /** Messages to log loudly at startup (permissive development defaults). */
@@ -126,6 +132,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
 
+  if (production && e.METRICS_PORT === undefined && !e.METRICS_TOKEN) {
+    warnings.push('/metrics is not served: in production set METRICS_PORT (a port kept off the public network) or METRICS_TOKEN (bearer token on the main port).');
+  }
+
   let rules: RuleSettings;
   try {
     rules = ruleSettingsFromEnv(cleaned);
@@ -156,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionDays: e.RETENTION_DAYS,
     patientHashKey: e.PATIENT_HASH_KEY,
     trustProxy: e.TRUST_PROXY,
+    metrics: { ...(e.METRICS_PORT !== undefined ? { port: e.METRICS_PORT } : {}), ...(e.METRICS_TOKEN ? { token: e.METRICS_TOKEN } : {}) },
     rules,
     warnings,
   };

@@ -1,5 +1,5 @@
-import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { SERVICE_VERSION } from './version.js';
 
 /**
  * Process entry: configuration → app → listen → load clinical knowledge (ready) → graceful stop.
@@ -17,6 +17,9 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // Loaded after the configuration is valid: a configuration error is reported without first loading
+  // the whole HTTP stack, which keeps that exit fast.
+  const { buildApp } = await import('./app.js');
   const { app, knowledge } = await buildApp({ config });
   for (const warning of config.warnings) app.log.warn(`WARNING: ${warning}`);
 
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
     await app.close();
     process.exit(3);
   }
-  app.log.info({ port: config.port, host: config.host }, 'spine-cds ready');
+  app.log.info({ version: SERVICE_VERSION, node: process.version, port: config.port, host: config.host }, `spine-cds ${SERVICE_VERSION} ready`);
 }
 
 main().catch((err: unknown) => {

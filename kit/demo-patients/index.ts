@@ -7,11 +7,11 @@ import type { HookName } from '../../hooks/types.js';
 import { CARD_TOPICS } from '../../src/cards/recommendation.js';
 
 /**
- * Hand-made demo patients, one per card topic of clinical-spec.md (d), written by us from the spec
- * (kept apart from shared/fixtures/external, which is third-party data). Each file in patients/ is a
+ * Hand-made demo patients, one per card topic, written by us from the project's decision rules
+ * (kept apart from test/fixtures/external, which is third-party data). Each file in patients/ is a
  * transaction Bundle with stable ids (PUT) whose dates are placeholders relative to the load day, so
  * "sciatica for 2 weeks" stays 2 weeks whenever the sandbox is started, plus the card topics each
- * hook is expected to return (derived from decision table (b); the e2e test checks them).
+ * hook is expected to return (derived from the decision table; the e2e test checks them).
  *
  * Placeholders: `{{today}}` or `{{today-14d}}`, `-10w`, `-8m`, `-6y`, chained (`{{today-44y-40d}}`),
  * resolved to a FHIR date (YYYY-MM-DD, UTC).

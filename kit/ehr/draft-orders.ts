@@ -4,7 +4,7 @@ import type { DemoOrderKey } from '../demo-patients/index.js';
 
 /**
  * The draft imaging orders a mock EHR can place (`fire --order`), coded as an EHR would send them:
- * CPT plus LOINC from clinical-spec.md section (c) (SNOMED where the spec verified one).
+ * CPT plus LOINC, as in the order catalog (mappings/), SNOMED where one was verified.
  */
 const CPT = 'http://www.ama-assn.org/go/cpt';
 const LOINC = 'http://loinc.org';

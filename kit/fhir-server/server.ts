@@ -87,12 +87,21 @@ export function createFhirServer(options: FhirServerOptions = {}): Server {
     if (url.pathname !== FHIR_BASE_PATH && !url.pathname.startsWith(`${FHIR_BASE_PATH}/`)) {
       throw new HttpError(404, `Not found: ${url.pathname} (the FHIR base is ${FHIR_BASE_PATH})`, 'not-found');
     }
-    const path = url.pathname.slice(FHIR_BASE_PATH.length).replace(/^\/+|\/+$/g, '');
-    const method = (req.method ?? 'GET').toUpperCase() as HttpMethod;
+    let path = url.pathname.slice(FHIR_BASE_PATH.length).replace(/^\/+|\/+$/g, '');
+    let method = (req.method ?? 'GET').toUpperCase() as HttpMethod;
     if (!ALLOWED_METHODS.includes(method)) throw new HttpError(405, `Method ${method} not allowed`, 'not-supported');
 
     if (path === 'metadata' && method === 'GET') return send(res, 200, metadata);
     if (options.requireToken !== undefined) checkBearer(req, options.requireToken, res);
+
+    // FHIR R4 §3.1.0.8.1: POST [type]/_search with form-encoded parameters is the same search as a
+    // GET (the CDS Hooks Sandbox tries it first for every prefetch). Body and URL parameters combine.
+    const searchType = method === 'POST' ? /^([A-Za-z]+)\/_search$/.exec(path)?.[1] : undefined;
+    if (searchType !== undefined && isResourceType(searchType)) {
+      for (const [name, value] of await readFormBody(req, maxBodyBytes)) url.searchParams.append(name, value);
+      path = searchType;
+      method = 'GET';
+    }
 
     const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? await readJsonBody(req, maxBodyBytes) : undefined;
     const baseUrl = `http://${req.headers.host ?? 'localhost'}${FHIR_BASE_PATH}`;
@@ -182,11 +191,17 @@ function checkBearer(req: IncomingMessage, token: string, res: ServerResponse): 
   }
 }
 
-async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (!JSON_CONTENT_TYPES.includes(contentType)) {
-    throw new HttpError(415, `Unsupported Content-Type "${contentType}"; use application/fhir+json or application/json`, 'not-supported');
+async function readFormBody(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams> {
+  const contentType = mediaType(req);
+  const text = (await readBody(req, maxBytes)).toString('utf8');
+  if (text.trim() === '') return new URLSearchParams();
+  if (contentType !== 'application/x-www-form-urlencoded') {
+    throw new HttpError(415, `POST _search takes application/x-www-form-urlencoded parameters, not "${contentType}"`, 'not-supported');
   }
+  return new URLSearchParams(text);
+}
+
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -194,8 +209,21 @@ async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unk
     if (size > maxBytes) throw new HttpError(413, `Request body over ${maxBytes} bytes`, 'too-costly');
     chunks.push(chunk as Buffer);
   }
+  return Buffer.concat(chunks);
+}
+
+function mediaType(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const contentType = mediaType(req);
+  if (!JSON_CONTENT_TYPES.includes(contentType)) {
+    throw new HttpError(415, `Unsupported Content-Type "${contentType}"; use application/fhir+json or application/json`, 'not-supported');
+  }
+  const body = await readBody(req, maxBytes);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new HttpError(400, 'Request body is not valid JSON', 'structure');
   }

@@ -1,7 +1,7 @@
 import type { Bundle, CodeableConcept, FhirResource } from 'fhir/r4';
 
 /**
- * In-memory STU3 -> R4 conversion of the shapes found in shared/fixtures/external/
+ * In-memory STU3 -> R4 conversion of the shapes found in test/fixtures/external/
  * smart-sample-patients-stu3 (its README, "STU3 -> R4 differences"). Without it an R4 server
  * stores the plain-code statuses, and R4 searches such as `Condition?clinical-status=active` find
  * nothing. Pure: the input is never mutated, and R4-shaped input passes through unchanged, so

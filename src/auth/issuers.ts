@@ -4,7 +4,10 @@ import { z } from 'zod';
 
 /**
  * The trusted EHR clients (CDS_ISSUERS): a JSON array of
- * `{ "iss", "jwks_url"? , "jwks"?, "tenants"?, "description"? }`, each with exactly one key source.
+ * `{ "iss", "jwks_url"? , "jwks"?, "tenants"?, "description"? }`, each with at least one key source.
+ * With both, the inline `jwks` are the keys (nothing is fetched) and `jwks_url` only names the one `jku`
+ * the issuer may send: clients such as the CDS Hooks Sandbox put `jku` in every header, and an operator
+ * who pins their keys must still be able to admit them.
  * A broken file must stop startup with a message naming the file and the problem: a service that
  * silently trusts fewer (or more) EHRs than its operator wrote down is worse than one that does not start.
  */
@@ -33,16 +36,17 @@ const IssuerEntry = z
     /** Free text for the operator (which EHR, who to call); ignored by the service. */
     description: z.string().optional(),
   })
-  .refine((e) => (e.jwks_url === undefined) !== (e.jwks === undefined), {
-    message: 'give exactly one of "jwks_url" or "jwks"',
+  .refine((e) => e.jwks_url !== undefined || e.jwks !== undefined, {
+    message: 'give "jwks" (pinned keys), "jwks_url", or both',
   });
 
 const IssuersFile = z.array(IssuerEntry);
 
 export interface TrustedIssuer {
   iss: string;
-  /** Where the issuer's JWK Set is fetched from; also the only accepted `jku`. */
+  /** The only accepted `jku`; also where the key set is fetched from when `jwks` is absent. */
   jwksUrl?: string;
+  /** Pinned keys: when present they are the only keys used, and nothing is ever fetched. */
   jwks?: JSONWebKeySet;
   /** When present, the token's `tenant` must be one of these. */
   tenants?: string[];

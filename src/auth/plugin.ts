@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError, type Config } from '../config.js';
 import { registerHardening } from '../http/hardening.js';
+import type { ServiceMetrics } from '../http/metrics.js';
 import { simpleOutcome } from '../http/problem.js';
 import { loadIssuersFile, type TrustedIssuer } from './issuers.js';
 import { CdsJwtVerifier, type VerifierOptions, type VerifyResult } from './verifier.js';
@@ -19,6 +20,10 @@ export interface SecurityOptions {
   config: Config;
   /** Test seam: verifier tuning (clock, skew, JWKS cooldown); production uses the defaults. */
   verifier?: Omit<VerifierOptions, 'issuers' | 'audienceBases'>;
+  /** Counts refusals by reason. */
+  metrics?: ServiceMetrics;
+  /** Further paths that need no EHR JWT (/metrics on the main port, which checks its own token). */
+  publicPaths?: readonly string[];
 }
 
 /** Paths that never require a token: orchestrator probes carry no EHR JWT. */
@@ -56,12 +61,13 @@ export async function registerSecurity(app: FastifyInstance, opts: SecurityOptio
 
   if (verifier) {
     const v = verifier;
+    const publicPaths = new Set([...PUBLIC_PATHS, ...(opts.publicPaths ?? [])]);
     // Instance-level onRequest: runs before the rate limiter's route-level onRequest hook, which
     // then keys on the verified issuer. The refusal itself waits until preParsing (below), so
     // failed attempts are rate-limited too, and the body of a refused request is never parsed.
     app.addHook('onRequest', async (request) => {
       const path = pathOf(request.url);
-      if (request.method === 'OPTIONS' || PUBLIC_PATHS.has(path)) return;
+      if (request.method === 'OPTIONS' || publicPaths.has(path)) return;
       const result = await v.verify(request.headers.authorization, path);
       if (result.ok) request.client = result.client;
       else failures.set(request, result);
@@ -75,6 +81,7 @@ export async function registerSecurity(app: FastifyInstance, opts: SecurityOptio
       const failure = failures.get(request);
       if (!failure) return payload;
       logFailure(request, failure);
+      opts.metrics?.authFailures.inc({ reason: failure.reason });
       refuse(reply);
       // Fastify stops the chain once the reply is sent; the payload is returned only to satisfy the hook type.
       return payload;

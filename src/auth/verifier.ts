@@ -85,6 +85,7 @@ export class CdsJwtVerifier {
     this.now = opts.now ?? Date.now;
     this.replay = opts.replayCache ?? new JtiReplayCache({ now: this.now });
     for (const issuer of opts.issuers) {
+      // Pinned keys win over the URL: with both, the URL only names the accepted jku (see issuers.ts).
       const keys = issuer.jwks
         ? createLocalJWKSet(issuer.jwks)
         : createRemoteJWKSet(new URL(issuer.jwksUrl!), {

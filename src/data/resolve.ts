@@ -19,6 +19,8 @@ export interface ResolveOptions {
   deadlineMs: number;
   maxConcurrency: number;
   maxPages: number;
+  /** Told how long each key's read from the FHIR server took and whether it succeeded (metrics). */
+  onFhirFetch?: (key: string, seconds: number, ok: boolean) => void;
 }
 
 export interface MissingData {
@@ -96,10 +98,13 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
     if (!client) return { template, resources: [], source: 'unavailable', failure: `${why}, and no fhirServer was given` };
     const query = renderTemplate(template.query, req.context);
     if (query === undefined) return { template, resources: [], source: 'unavailable', failure: 'prefetch template needs a context field the request lacks' };
+    const started = performance.now();
     try {
       const fetched = await fetchQuery(query, template, client, opts.maxPages);
+      opts.onFhirFetch?.(template.key, (performance.now() - started) / 1000, true);
       return { template, resources: fetched.resources, source: 'fhirServer', truncated: fetched.truncated };
     } catch (err) {
+      opts.onFhirFetch?.(template.key, (performance.now() - started) / 1000, false);
       return { template, resources: [], source: 'unavailable', failure: `${why}; fetching it failed: ${failureText(err)}` };
     }
   }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { findService } from '../../hooks/services.js';
+import type { ServiceMetrics } from '../http/metrics.js';
 import { HttpProblem } from '../http/problem.js';
 import { parseOr400 } from '../protocol/validation.js';
 import { errorSummary } from '../storage/common.js';
@@ -15,6 +16,7 @@ declare module '../app.js' {
 
 export interface FeedbackRoutesOptions {
   store: Store;
+  metrics?: ServiceMetrics;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function feedbackRoutes(app: FastifyInstance, opts: FeedbackRoutesO
       throw new HttpProblem(503, 'Feedback could not be stored right now; send it again later');
     }
     request.summary.feedback = result;
+    for (const entry of entries) opts.metrics?.feedback.inc({ service: service.id, outcome: entry.outcome });
     return reply.code(200).send(result);
   });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { KnowledgeHolder } from '../knowledge.js';
+import { SERVICE_VERSION } from '../version.js';
 
 export interface HealthOptions {
   knowledge: KnowledgeHolder;
@@ -9,7 +10,7 @@ export interface HealthOptions {
 
 /** Liveness says the process serves HTTP; readiness says it can give clinical answers. */
 export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => ({ status: 'ok', version: SERVICE_VERSION }));
   app.get('/readyz', async (_request, reply) => {
     const results = [{ name: 'mappings', ok: opts.knowledge.current !== undefined }, ...(opts.checks ?? []).map((c) => c())];
     const ready = results.every((r) => r.ok);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { SERVICES, findService } from '../../hooks/services.js';
 import type { Config } from '../config.js';
 import type { CardSink } from '../events.js';
+import type { ServiceMetrics } from '../http/metrics.js';
 import { HttpProblem } from '../http/problem.js';
 import type { KnowledgeHolder } from '../knowledge.js';
 import { callService } from './service-call.js';
@@ -12,6 +13,7 @@ export interface CdsRoutesOptions {
   knowledge: KnowledgeHolder;
   cardSink: CardSink | undefined;
   now: () => Date;
+  metrics?: ServiceMetrics;
 }
 
 /** Discovery and service calls (CDS Hooks 2.0 §Discovery, §Calling a CDS Service). */
@@ -47,7 +49,19 @@ export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): P
     if (!knowledge) throw new HttpProblem(503, 'Service is starting: clinical mappings are not loaded yet');
 
     const now = opts.now();
-    const result = await callService(service, request.body, knowledge, opts.config, now);
+    const { metrics } = opts;
+    let result;
+    try {
+      result = await callService(service, request.body, knowledge, opts.config, now, {
+        ...(metrics ? { onFhirFetch: (key: string, seconds: number, ok: boolean) => observeFetch(metrics, key, seconds, ok) } : {}),
+      });
+    } catch (err) {
+      if (metrics && err instanceof HttpProblem && err.statusCode === 412) {
+        for (const key of missingKeys(err)) metrics.preconditionFailed.inc({ key });
+      }
+      throw err;
+    }
+    metrics?.countCards(result.response.cards);
     request.summary.cards = result.response.cards.length;
     // Key names only (never contents): which prefetch keys had to be fetched or were unavailable.
     request.summary.fetched = keysWith(result.dataSources, 'fhirServer');
@@ -68,4 +82,14 @@ export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): P
 
 function keysWith(sources: Record<string, string>, value: string): string[] {
   return Object.keys(sources).filter((k) => sources[k] === value);
+}
+
+function observeFetch(metrics: ServiceMetrics, key: string, seconds: number, ok: boolean): void {
+  metrics.fhirFetchDuration.observe({ key, result: ok ? 'ok' : 'failed' }, seconds);
+  if (!ok) metrics.fhirFetchFailures.inc({ key });
+}
+
+/** The prefetch keys a 412 names (service-call.ts puts each in an issue's expression as prefetch.<key>). */
+function missingKeys(problem: HttpProblem): string[] {
+  return problem.issues.flatMap((i) => (i.expression ?? []).filter((e) => e.startsWith('prefetch.')).map((e) => e.slice('prefetch.'.length)));
 }

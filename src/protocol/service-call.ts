@@ -3,7 +3,7 @@ import type { CdsServiceDefinition, HookContext, RuleInput } from '../../hooks/t
 import type { CdsResponse } from '../cards/types.js';
 import type { Config } from '../config.js';
 import { isFhirServerAllowed } from '../data/allowlist.js';
-import { PreconditionFailed, resolvePatientRecord } from '../data/resolve.js';
+import { PreconditionFailed, resolvePatientRecord, type ResolveOptions } from '../data/resolve.js';
 import { HttpProblem } from '../http/problem.js';
 import type { Knowledge } from '../knowledge.js';
 import { ContextSchemas, HookRequestSchema, type HookRequest } from './schemas.js';
@@ -38,6 +38,7 @@ export async function callService(
   knowledge: Knowledge,
   config: Config,
   now: Date,
+  observe: Pick<ResolveOptions, 'onFhirFetch'> = {},
 ): Promise<ServiceCallResult> {
   const { request, context } = validateHookRequest(service, body);
   const policy = { production: config.production, allowlist: config.fhirServerAllowlist };
@@ -55,7 +56,7 @@ export async function callService(
         fhirServer: request.fhirServer,
         accessToken: request.fhirAuthorization?.access_token,
       },
-      { policy, deadlineMs: config.fhirDeadlineMs, maxConcurrency: config.fhirMaxConcurrency, maxPages: config.fhirMaxPages },
+      { policy, deadlineMs: config.fhirDeadlineMs, maxConcurrency: config.fhirMaxConcurrency, maxPages: config.fhirMaxPages, ...observe },
     );
   } catch (err) {
     if (err instanceof PreconditionFailed) {

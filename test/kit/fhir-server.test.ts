@@ -88,6 +88,33 @@ describe('test FHIR server (kit/fhir-server)', () => {
     expect(ids.at(-1)).toBe('temp-1');
   });
 
+  it('answers POST [type]/_search with form parameters as the CDS Hooks Sandbox sends it, like the GET search', async () => {
+    const params = new URLSearchParams({ patient: 'pat-b', code: 'http://loinc.org|8310-5' });
+    const post = await fetch(`${server.baseUrl}/Observation/_search`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+      body: params.toString(),
+    });
+    expect(post.status).toBe(200);
+    expect(((await post.json()) as Bundle).entry?.map((e) => e.resource?.id)).toEqual(['temp-b']);
+    // URL and body parameters combine; paging links come back as GET URLs.
+    const paged = await fetch(`${server.baseUrl}/Observation/_search?_count=10`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ patient: 'pat-a', code: 'http://loinc.org|8310-5' }).toString(),
+    });
+    const bundle = (await paged.json()) as Bundle;
+    expect(bundle.total).toBe(23);
+    expect(bundle.entry).toHaveLength(10);
+    expect(bundle.link?.find((l) => l.relation === 'next')?.url).toMatch(new RegExp(`^${server.baseUrl}/Observation\\?`));
+    const json = await fetch(`${server.baseUrl}/Observation/_search`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"patient":"pat-b"}',
+    });
+    expect(json.status).toBe(415);
+  });
+
   it('updates in place on a repeated transaction PUT (idempotent load)', async () => {
     await loadBundle(server.baseUrl, transaction([{ resourceType: 'Patient', id: 'pat-b', birthDate: '1991-01-01' }]), TOKEN);
     const { body } = await getJson<Bundle>(`${server.baseUrl}/Patient?_id=pat-b`);

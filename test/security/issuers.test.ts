@@ -35,12 +35,19 @@ describe('CDS_ISSUERS file', () => {
     ]);
   });
 
+  it('loads an issuer with pinned keys and a jwks_url (the jku it may send)', async () => {
+    const file = await fileWith([{ iss: 'https://sandbox.example', jwks: { keys: [ec.publicJwk] }, jwks_url: 'https://sandbox.example/jwks.json' }]);
+    expect(await loadIssuersFile(file, prod)).toEqual([
+      { iss: 'https://sandbox.example', jwksUrl: 'https://sandbox.example/jwks.json', jwks: { keys: [ec.publicJwk] } },
+    ]);
+  });
+
   const broken: Array<[string, () => unknown, RegExp]> = [
     ['not JSON', () => '[{', /not valid JSON/],
     ['an object instead of an array', () => ({ iss: 'x' }), /expected a JSON array/i],
     ['no issuers', () => [], /lists no issuers/],
-    ['neither key source', () => [{ iss: 'a' }], /\[0\].*exactly one of "jwks_url" or "jwks"/],
-    ['both key sources', () => [{ iss: 'a', jwks_url: 'https://a/jwks', jwks: { keys: [rs.publicJwk] } }], /exactly one/],
+    ['neither key source', () => [{ iss: 'a' }], /\[0\].*give "jwks" \(pinned keys\), "jwks_url", or both/],
+    ['both key sources with a broken jwks_url', () => [{ iss: 'a', jwks_url: 'ftp://a/jwks', jwks: { keys: [rs.publicJwk] } }], /jwks_url/],
     ['a misspelt field', () => [{ iss: 'a', jwksUrl: 'https://a/jwks' }], /jwksUrl/],
     ['a key without kid', () => [{ iss: 'a', jwks: { keys: [{ ...ec.publicJwk, kid: undefined }] } }], /\[0\]\.jwks\.keys\[0\]\.kid/],
     ['a symmetric key', () => [{ iss: 'a', jwks: { keys: [{ kty: 'oct', kid: 'k', k: 'c2VjcmV0' }] } }], /symmetric/],
