@@ -13,6 +13,8 @@ import { cdsRoutes } from './protocol/routes.js';
 import { registerSecurity } from './auth/plugin.js';
 import { feedbackRoutes } from './feedback/routes.js';
 import { openStore, type Store } from './storage/index.js';
+import { adminRoutes } from './admin/plugin.js';
+import { recordCallOutcomes } from './admin/record-calls.js';
 import './auth/types.js';
 
 export interface AppOptions {
@@ -108,7 +110,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   // JWT verification, security headers and rate limits apply to every route registered after this.
   await registerSecurity(app, { config });
   await app.register(healthRoutes, { knowledge, checks: [() => ({ name: 'store', ok: store.ready() })] });
+  recordCallOutcomes(app, store);
   await app.register(cdsRoutes, { config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()) });
   await app.register(feedbackRoutes, { store });
+  await app.register(adminRoutes, { store, production: config.production, adminToken: config.adminToken });
   return { app, knowledge };
 }

@@ -40,6 +40,8 @@ const EnvSchema = z.object({
   /** Days to keep issued-card and feedback records; 0 keeps them forever. */
   RETENTION_DAYS: z.coerce.number().int().min(0).default(400),
   TRUST_PROXY: boolish.default(false),
+  /** Bearer token for the governance dashboard (/admin); without it /admin is 404 in production (docs/dashboard.md). */
+  ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -69,6 +71,8 @@ export interface Config {
   /** Undefined: the store generates a key on first start and keeps it in the database. */
   patientHashKey: string | undefined;
   trustProxy: boolean;
+  /** Bearer token for /admin; undefined: 404 in production, loopback only otherwise. */
+  adminToken: string | undefined;
   /** Decision-rule settings (RULE_* variables; conflict resolutions of the decision table). */
   rules: RuleSettings;
   /** Messages to log loudly at startup (permissive development defaults). */
@@ -156,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionDays: e.RETENTION_DAYS,
     patientHashKey: e.PATIENT_HASH_KEY,
     trustProxy: e.TRUST_PROXY,
+    adminToken: e.ADMIN_TOKEN,
     rules,
     warnings,
   };
