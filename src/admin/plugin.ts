@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SERVICES } from '../../hooks/services.js';
 import { simpleOutcome } from '../http/problem.js';
+import { summaryJson } from '../storage/analytics.js';
 import type { Report, Store } from '../storage/index.js';
 import { adminAccess, type AdminAccessPolicy } from './access.js';
 import { chartJsSource, DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
@@ -92,11 +93,6 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
   asset('chart.umd.min.js', 'text/javascript; charset=utf-8', chartJsSource);
   asset('dashboard.js', 'text/javascript; charset=utf-8', () => DASHBOARD_JS);
   asset('dashboard.css', 'text/css; charset=utf-8', () => DASHBOARD_CSS);
-}
-
-/** The JSON both `npm run report -- --json` and /admin/summary.json print: where the figures come from, then the report. */
-export function summaryJson(report: Report, database: string): { database: string } & Report {
-  return { database, ...report };
 }
 
 /** A spreadsheet must not run a cell as a formula (CSV injection): such cells get a leading apostrophe. */

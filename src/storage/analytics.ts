@@ -311,3 +311,8 @@ export function numberedParameters(sql: string, named: Record<string, unknown>):
   });
   return { text, values: order.map((n) => named[n]) };
 }
+
+/** The JSON both `npm run report -- --json` and GET /admin/summary.json print: where the figures come from, then the report. */
+export function summaryJson(report: Report, database: string): { database: string } & Report {
+  return { database, ...report };
+}
