@@ -28,15 +28,21 @@ export const DASHBOARD_JS = String.raw`'use strict';
   Chart.defaults.animation = false;
   Chart.defaults.maintainAspectRatio = false;
   Chart.defaults.plugins.legend.labels.boxWidth = 12;
+  Chart.defaults.datasets.bar.maxBarThickness = 26;
 
   function uniq(list) { return list.filter(function (x, i) { return list.indexOf(x) === i; }); }
   function short(s) { return s.replace(/^spine-cds-/, ''); }
-  function days() {
-    // Every day of the period, so quiet days show as gaps rather than disappearing.
+  // Days for a short period; weeks (from Monday) beyond three months; months beyond a year and a bit.
+  var spanDays = Math.ceil((new Date(r.generatedAt) - new Date(r.since)) / 86400000);
+  var bucketOf = spanDays > 400 ? function (day) { return day.slice(0, 7); }
+    : spanDays > 92 ? function (day) { var d = new Date(day + 'T00:00:00Z'); d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7)); return d.toISOString().slice(0, 10); }
+    : function (day) { return day; };
+  function buckets() {
+    // Every bucket of the period, so quiet days show as gaps rather than disappearing.
     var out = [];
     var d = new Date(r.since.slice(0, 10) + 'T00:00:00Z');
     var end = new Date(r.generatedAt);
-    while (d <= end) { out.push(d.toISOString().slice(0, 10)); d = new Date(d.getTime() + 86400000); }
+    while (d <= end) { var b = bucketOf(d.toISOString().slice(0, 10)); if (out.indexOf(b) < 0) out.push(b); d = new Date(d.getTime() + 86400000); }
     return out;
   }
   function draw(id, config) {
@@ -46,17 +52,18 @@ export const DASHBOARD_JS = String.raw`'use strict';
     new Chart(el, config);
   }
   function stackedByDay(id, keyOf, colourOf, labelOf, title) {
-    var labels = days();
+    var labels = buckets();
     var keys = uniq(r.issuedByDay.map(keyOf)).sort();
     var datasets = keys.map(function (k, i) {
       var counts = labels.map(function () { return 0; });
-      r.issuedByDay.forEach(function (d) { if (keyOf(d) === k) counts[labels.indexOf(d.day)] += d.cards; });
-      return { label: labelOf(k), data: counts, backgroundColor: colourOf(k, i), borderWidth: 0 };
+      r.issuedByDay.forEach(function (d) { var at = labels.indexOf(bucketOf(d.day)); if (keyOf(d) === k && at >= 0) counts[at] += d.cards; });
+      return { label: labelOf(k), data: counts, backgroundColor: colourOf(k, i), borderWidth: 0, maxBarThickness: 28 };
     });
+    var unit = spanDays > 400 ? 'month' : spanDays > 92 ? 'week from' : 'day';
     draw(id, {
       type: 'bar',
-      data: { labels: labels.map(function (d) { return d.slice(5); }), datasets: datasets },
-      options: { plugins: { title: { display: true, text: title } }, scales: { x: { stacked: true, grid: { display: false } }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+      data: { labels: labels.map(function (d) { return unit === 'month' ? d : d.slice(5); }), datasets: datasets },
+      options: { plugins: { title: { display: true, text: title + ' (per ' + unit + ', UTC)' } }, scales: { x: { stacked: true, grid: { display: false } }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
     });
   }
   stackedByDay('issued-chart', function (d) { return d.topic; }, function (k, i) { return PALETTE[i % PALETTE.length]; }, function (k) { return names[k] || k; }, 'By topic');
@@ -130,9 +137,13 @@ main { max-width: 1440px; margin: 0 auto; padding: 18px 28px 8px; }
 .panel h2 { font-size: 16px; margin: 0 0 2px; }
 .lead { color: var(--muted); margin: 0 0 12px; font-size: 13px; }
 .pair { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 20px; align-items: start; }
+.panel.wide .pair { grid-template-columns: 1fr; }
 @media (max-width: 1000px) { .pair { grid-template-columns: 1fr; } }
 figure.chart { margin: 0; display: grid; gap: 8px; }
-.canvas-box { position: relative; height: 280px; }
+.canvas-box { position: relative; height: 260px; }
+.panel.wide .canvas-box { height: 300px; }
+.panel.wide .table-wrap { max-height: none; }
+#issued-table td:first-child { white-space: nowrap; }
 .table-wrap { max-height: 340px; overflow: auto; border: 1px solid var(--line); border-radius: 8px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 caption { text-align: left; font-size: 12px; color: var(--muted); padding: 6px 10px; caption-side: top; }

@@ -51,9 +51,9 @@ function table(id: string, caption: string, head: string[], rows: string[][], nu
 }
 
 /** A chart (or two) with its table beside it; the canvases are decoration for the table, hidden from screen readers. */
-function section(id: string, title: string, lead: string, tableHtml: string, charts: string[] = [`${id}-chart`]): string {
+function section(id: string, title: string, lead: string, tableHtml: string, charts: string[] = [`${id}-chart`], wide = false): string {
   const canvases = charts.map((c) => `<div class="canvas-box"><canvas id="${c}"></canvas></div>`).join('');
-  return `<section class="panel" id="${id}" aria-labelledby="${id}-title">
+  return `<section class="panel${wide ? ' wide' : ''}" id="${id}" aria-labelledby="${id}-title">
   <h2 id="${id}-title">${esc(title)}</h2>
   <p class="lead">${lead}</p>
   <div class="pair"><figure class="chart" aria-hidden="true">${canvases}</figure>${tableHtml}</div>
@@ -147,6 +147,7 @@ export function renderPage(o: PageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
+<link rel="icon" href="data:,">
 <title>spine-cds · Card governance</title>
 <link rel="stylesheet" href="/admin/assets/dashboard.css">
 </head>
@@ -164,8 +165,8 @@ export function renderPage(o: PageOptions): string {
 and their feedback. Generated <time datetime="${esc(r.generatedAt)}">${esc(r.generatedAt.slice(0, 16).replace('T', ' '))} UTC</time>.
 <a href="/admin/summary.json${esc(o.query)}">summary.json</a> · <a href="/admin/topics.csv${esc(o.query)}" download>per-topic table (CSV)</a></p>
 <ul class="kpis">${kpis.map(([id, label, value]) => `<li><span class="kpi-label">${esc(label)}</span><span class="kpi-value" id="${id}">${esc(value)}</span></li>`).join('')}</ul>
-${section('issued', 'Cards issued over time', 'Per day (UTC), by card topic; the second chart by indicator.', issuedTable, ['issued-chart', 'indicator-chart'])}
-${section('topics', 'Acceptance and overrides per topic', 'Counts are cards. Acceptance = accepted / (accepted + overridden); override = overridden / (accepted + overridden); “–” when no card has feedback.', topicsTable)}
+${section('issued', 'Cards issued over time', 'By card topic, and by indicator. The table lists each day (UTC).', issuedTable, ['issued-chart', 'indicator-chart'])}
+${section('topics', 'Acceptance and overrides per topic', 'Counts are cards. Acceptance = accepted / (accepted + overridden); override = overridden / (accepted + overridden); “–” when no card has feedback.', topicsTable, ['topics-chart'], true)}
 ${section('reasons', 'Override reasons', `Coded reasons with their display text. ${int(totals.comments)} overridden card(s) carried a free-text comment: counted here, never shown.`, reasonsTable)}
 ${section('suggestions', 'Suggestions accepted per type', 'Type = what the suggestion does (its action and resource), not its wording.', suggestionsTable)}
 ${section('gaps', '412s and data gaps by prefetch key', 'Where the service lacked data: required keys missing (answered 412) and optional keys unavailable (the card says so).', gapsTable)}

@@ -27,13 +27,17 @@ export interface Seeded {
   /** Cards answered by the real service, per fixture. */
   cards: Card[];
   feedbackStored: number;
+  /** The earliest instant a card was issued at (the fixtures' clocks). */
+  earliest: Date;
 }
 
 /** `setNow` moves the service's clock to each fixture's instant (the clinical windows depend on it). */
 export async function seedThroughHttp(baseUrl: string, setNow: (iso: string) => void): Promise<Seeded> {
   const cards: Card[] = [];
+  let earliest = new Date();
   const call = async (f: Fixture, request: Record<string, unknown>): Promise<{ status: number; cards: Card[] }> => {
     setNow(f.now);
+    if (new Date(f.now) < earliest) earliest = new Date(f.now);
     const res = await postJson(`${baseUrl}/cds-services/${f.service}`, request);
     return { status: res.status, cards: res.status === 200 ? (res.body as CdsResponse).cards : [] };
   };
@@ -74,5 +78,5 @@ export async function seedThroughHttp(baseUrl: string, setNow: (iso: string) => 
     if (res.status !== 200) throw new Error(`seed: feedback answered ${res.status}: ${JSON.stringify(res.body)}`);
     feedbackStored += (res.body as { stored: number }).stored;
   }
-  return { cards, feedbackStored };
+  return { cards, feedbackStored, earliest };
 }
