@@ -44,13 +44,16 @@ const forService = (alias: string): string => `(CAST(@service AS TEXT) IS NULL O
  * Feedback of the period: all feedback on cards issued since @since (joined when the report runs, not
  * when feedback arrives, so late cards or late retries still land on their topic), plus feedback on
  * cards not on record, by outcome time. Two index-driven halves instead of one OR over a full join.
+ * Feedback on a card issued since @since was received after it: `received_at >= @receivedSince` (a
+ * day earlier, for clock skew between replicas) changes no result and lets the planner read feedback
+ * through its received_at index instead of scanning all of it.
  */
 const FEEDBACK_COHORT = `
   WITH fb AS (
     SELECT f.service_id, COALESCE(c.topic, '(no topic)') AS topic, f.card_uuid, f.outcome, f.accepted_suggestions,
            f.override_reason_system, f.override_reason_code, f.override_reason_display, f.override_comment
     FROM issued_cards c JOIN feedback f ON f.card_uuid = c.card_uuid AND f.service_id = c.service_id
-    WHERE c.issued_at >= @since AND ${forService('c')}
+    WHERE c.issued_at >= @since AND f.received_at >= @receivedSince AND ${forService('c')}
     UNION ALL
     SELECT f.service_id, '(unknown card)' AS topic, f.card_uuid, f.outcome, f.accepted_suggestions,
            f.override_reason_system, f.override_reason_code, f.override_reason_display, f.override_comment
@@ -132,7 +135,14 @@ export function reportQueries(d: Dialect) {
 
 type Row = Record<string, unknown>;
 /** Runs one report query with @since and @service bound; each store supplies its own. */
-export type QueryRunner = (sql: string, params: { since: Date; service: string | null }) => Promise<Row[]>;
+export type QueryRunner = (sql: string, params: ReportParams) => Promise<Row[]>;
+export interface ReportParams {
+  since: Date;
+  receivedSince: Date;
+  service: string | null;
+}
+/** Feedback arrives after its card; a day of margin covers clocks that disagree between replicas. */
+const RECEIVED_MARGIN_MS = 86_400_000;
 
 const num = (v: unknown): number => Number(v ?? 0);
 const str = (v: unknown): string => String(v ?? '');
@@ -205,7 +215,7 @@ const DAY_MS = 86_400_000;
 
 export async function buildReport(run: QueryRunner, dialect: Dialect, opts: { since: Date; serviceId?: string }, now = new Date()): Promise<Report> {
   const queries = reportQueries(dialect);
-  const params = { since: opts.since, service: opts.serviceId ?? null };
+  const params: ReportParams = { since: opts.since, receivedSince: new Date(opts.since.getTime() - RECEIVED_MARGIN_MS), service: opts.serviceId ?? null };
   const names = Object.keys(queries) as ReportQuery[];
   const results = await Promise.all(names.map((name) => run(queries[name], params)));
   const q = Object.fromEntries(names.map((name, i) => [name, results[i]!])) as Record<ReportQuery, Row[]>;
@@ -301,9 +311,10 @@ export async function buildReport(run: QueryRunner, dialect: Dialect, opts: { si
 }
 
 /** `@name` → `$1, $2, …` for node-postgres, with the values in that order (a name used twice is one parameter). */
-export function numberedParameters(sql: string, named: Record<string, unknown>): { text: string; values: unknown[] } {
+export function numberedParameters(sql: string, params: object): { text: string; values: unknown[] } {
+  const named = params as Record<string, unknown>;
   const order: string[] = [];
-  const text = sql.replace(/@([a-z]+)/g, (_, name: string) => {
+  const text = sql.replace(/@([A-Za-z]+)/g, (_, name: string) => {
     if (!(name in named)) throw new Error(`report query: no value for @${name}`);
     let i = order.indexOf(name);
     if (i === -1) i = order.push(name) - 1;

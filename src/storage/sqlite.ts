@@ -13,7 +13,7 @@ import {
   type WriteBatch,
   scheduleRetention,
 } from './common.js';
-import { buildReport, SQLITE_DIALECT } from './analytics.js';
+import { buildReport, type ReportParams, SQLITE_DIALECT } from './analytics.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteCardWorker, sqliteBatch } from './sqlite-card-worker.js';
 import type { FeedbackEntry, FeedbackResult, Report, Store, StoreCounts, StoreOptions, StoreStats } from './types.js';
@@ -84,10 +84,10 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
     return result;
   });
   const reportStatements = new Map<string, Database.Statement>();
-  const runReportQuery = async (sql: string, p: { since: Date; service: string | null }): Promise<Array<Record<string, unknown>>> => {
+  const runReportQuery = async (sql: string, p: ReportParams): Promise<Array<Record<string, unknown>>> => {
     let statement = reportStatements.get(sql);
     if (!statement) reportStatements.set(sql, (statement = db.prepare(sql)));
-    return statement.all({ since: p.since.getTime(), service: p.service }) as Array<Record<string, unknown>>;
+    return statement.all({ since: p.since.getTime(), receivedSince: p.receivedSince.getTime(), service: p.service }) as Array<Record<string, unknown>>;
   };
 
   const writer = new CardWriter(async (batch) => (cardWorker ? cardWorker.write(batch) : insertBatch(batch)), patientHasher(patientKey), opts.logger, {
