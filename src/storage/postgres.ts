@@ -51,17 +51,9 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
       await pool.query(parts[0]!.text, parts[0]!.values);
       return;
     }
-    const conn = await pool.connect();
-    try {
-      await conn.query('BEGIN');
+    await inTransaction(pool, async (conn) => {
       for (const part of parts) await conn.query(part.text, part.values);
-      await conn.query('COMMIT');
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
   };
   const writer = new CardWriter(writeBatch, patientHasher(patientKey), opts.logger, {
     slowWriteMs: opts.slowWriteMs ?? 1000,
@@ -197,10 +189,23 @@ function postgresBatch(batch: WriteBatch): Array<{ text: string; values: unknown
   return parts;
 }
 
-async function migrate(pool: pg.Pool): Promise<void> {
+/** BEGIN … COMMIT on one pooled connection; ROLLBACK and rethrow on any failure. */
+async function inTransaction(pool: pg.Pool, body: (conn: pg.PoolClient) => Promise<void>): Promise<void> {
   const conn = await pool.connect();
   try {
     await conn.query('BEGIN');
+    await body(conn);
+    await conn.query('COMMIT');
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
+}
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  await inTransaction(pool, async (conn) => {
     // Replicas starting together queue here; the first migrates, the others then find nothing to do.
     await conn.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await conn.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
@@ -211,13 +216,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
       await conn.query(m.postgres);
       await conn.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
     }
-    await conn.query('COMMIT');
-  } catch (err) {
-    await conn.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    conn.release();
-  }
+  });
 }
 
 async function storedPatientKey(pool: pg.Pool): Promise<string> {
