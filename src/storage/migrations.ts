@@ -38,7 +38,6 @@ function dashboardSchema(t: { time: string; real: string; status: string }): str
         issued_at ${t.time} NOT NULL
       );
       CREATE INDEX issued_suggestions_issued_at ON issued_suggestions (issued_at);
-      CREATE INDEX issued_cards_service_issued_at ON issued_cards (service_id, issued_at);
       CREATE INDEX feedback_outcome_at ON feedback (outcome_at);
     `;
 }
