@@ -3,18 +3,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createLogger } from '../src/logger.js';
+import { summaryJson } from '../src/storage/analytics.js';
 import { describeDatabaseUrl, openStore, type Report } from '../src/storage/index.js';
 
 /**
- * npm run report -- [--since 30d|12h|2w|2026-10-01] [--json] [--database-url URL]
+ * npm run report -- [--since 30d|12h|2w|2026-10-01] [--service ID] [--json] [--database-url URL]
  *
  * Per service and card topic: cards issued, accepted, overridden (with the top override reasons)
- * and the acceptance rate, for cards issued since the date. Reads either store; DATABASE_URL (or
+ * and the acceptance rate, for cards issued since the date; then calls, latency and prefetch gaps.
+ * The figures are those of GET /admin/summary.json (the same query layer, src/storage/analytics.ts). Reads either store; DATABASE_URL (or
  * --database-url) selects it exactly as it does for the service. Read-only in effect: it runs no
  * retention purge and will not create a missing SQLite file.
  */
 const USAGE =
-  'usage: npm run report -- [--since 30d|12h|2w|YYYY-MM-DD|ISO instant] [--json] [--database-url sqlite:<path>|postgres://…]';
+  'usage: npm run report -- [--since 30d|12h|2w|YYYY-MM-DD|ISO instant] [--service <service id>] [--json] [--database-url sqlite:<path>|postgres://…]';
 /** The service's default (src/config.ts); repeated here so the command needs no service configuration. */
 const DEFAULT_DATABASE_URL = 'sqlite:./data/spine-cds.db';
 
@@ -54,7 +56,20 @@ export function formatReport(report: Report, database: string): string {
       out.push(`    top override reasons: ${r.topOverrideReasons.map((x) => `${x.label} (${x.cards})`).join(', ')}`);
     }
   }
+  const comments = report.rows.reduce((n, r) => n + r.withComment, 0);
   out.push('', 'Counts are cards. acceptance = accepted / (accepted + overridden); "-" when no card has feedback.');
+  if (comments > 0) out.push(`${comments} overridden card(s) carried a free-text comment (counted, never shown).`);
+  if (report.calls.length > 0) {
+    out.push('', 'Service calls:');
+    for (const c of report.calls) {
+      const ms = (v: number | null) => (v === null ? '-' : `${v} ms`);
+      out.push(`  ${c.serviceId}: ${c.calls} calls, ${c.ok} ok, ${c.preconditionFailed} answered 412, ${c.failed} other errors; median ${ms(c.medianMs)}, p95 ${ms(c.p95Ms)}`);
+    }
+  }
+  if (report.dataGaps.length > 0) {
+    out.push('', 'Missing prefetch keys:');
+    for (const g of report.dataGaps) out.push(`  ${g.serviceId} ${g.prefetchKey}: ${g.preconditionFailed} answered 412, ${g.unavailable} data gap(s)`);
+  }
   return out.join('\n');
 }
 
@@ -66,6 +81,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       options: {
         since: { type: 'string', default: '30d' },
         json: { type: 'boolean', default: false },
+        service: { type: 'string' },
         'database-url': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -97,9 +113,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return 1;
   }
   try {
-    const report = await store.report({ since });
+    const report = await store.report({ since, ...(args.service ? { serviceId: args.service } : {}) });
     const database = describeDatabaseUrl(databaseUrl);
-    process.stdout.write(args.json ? `${JSON.stringify({ database, ...report }, null, 2)}\n` : `${formatReport(report, database)}\n`);
+    process.stdout.write(args.json ? `${JSON.stringify(summaryJson(report, database), null, 2)}\n` : `${formatReport(report, database)}\n`);
     return 0;
   } finally {
     await store.close();

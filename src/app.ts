@@ -16,6 +16,8 @@ import { openStore, type Store } from './storage/index.js';
 import { metricsExposure, registerMetrics, METRICS_PATH, ServiceMetrics } from './http/metrics.js';
 import { REQUEST_ID_HEADER, requestIdFor, traceparentOf } from './http/request-id.js';
 import { registerOpenApi, serveOpenApi } from './http/openapi.js';
+import { adminRoutes } from './admin/plugin.js';
+import { recordCallOutcomes } from './admin/record-calls.js';
 import './auth/types.js';
 
 export interface AppOptions {
@@ -124,8 +126,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await registerSecurity(app, { config, metrics, ...(exposure.kind === 'main-port' ? { publicPaths: [METRICS_PATH] } : {}) });
   await registerMetrics(app, metrics, exposure, config.host);
   await app.register(healthRoutes, { knowledge, checks: [() => ({ name: 'store', ok: store.ready() })] });
+  recordCallOutcomes(app, store);
   await app.register(cdsRoutes, { config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()), metrics });
   await app.register(feedbackRoutes, { store, metrics });
+  await app.register(adminRoutes, { store, production: config.production, adminToken: config.adminToken });
   serveOpenApi(app);
   return { app, knowledge, metrics };
 }

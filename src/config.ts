@@ -44,6 +44,8 @@ const EnvSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Serve /metrics only to `Authorization: Bearer <token>` (production on the main port). */
   METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Bearer token for the governance dashboard (/admin); without it /admin is 404 in production (docs/dashboard.md). */
+  ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -75,6 +77,8 @@ export interface Config {
   trustProxy: boolean;
   /** /metrics exposure inputs; see src/http/metrics.ts metricsExposure(). */
   metrics: { port?: number; token?: string };
+  /** Bearer token for /admin; undefined: 404 in production, loopback only otherwise. */
+  adminToken: string | undefined;
   /** Decision-rule settings (RULE_* variables; conflict resolutions of the decision table). */
   rules: RuleSettings;
   /** Messages to log loudly at startup (permissive development defaults). */
@@ -167,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     patientHashKey: e.PATIENT_HASH_KEY,
     trustProxy: e.TRUST_PROXY,
     metrics: { ...(e.METRICS_PORT !== undefined ? { port: e.METRICS_PORT } : {}), ...(e.METRICS_TOKEN ? { token: e.METRICS_TOKEN } : {}) },
+    adminToken: e.ADMIN_TOKEN,
     rules,
     warnings,
   };

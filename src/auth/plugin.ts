@@ -29,6 +29,10 @@ export interface SecurityOptions {
 /** Paths that never require a token: orchestrator probes carry no EHR JWT. */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
+/** Paths with their own access control, never the EHR's JWT: the governance dashboard (src/admin/access.ts). */
+export const OWN_ACCESS_PREFIX = '/admin';
+const hasOwnAccess = (path: string): boolean => path === OWN_ACCESS_PREFIX || path.startsWith(`${OWN_ACCESS_PREFIX}/`);
+
 /** The one body every authentication failure gets, whatever the check that failed. */
 export const UNAUTHORIZED_BODY = simpleOutcome(401, 'Unauthorized');
 
@@ -67,7 +71,7 @@ export async function registerSecurity(app: FastifyInstance, opts: SecurityOptio
     // failed attempts are rate-limited too, and the body of a refused request is never parsed.
     app.addHook('onRequest', async (request) => {
       const path = pathOf(request.url);
-      if (request.method === 'OPTIONS' || publicPaths.has(path)) return;
+      if (request.method === 'OPTIONS' || publicPaths.has(path) || hasOwnAccess(path)) return;
       const result = await v.verify(request.headers.authorization, path);
       if (result.ok) request.client = result.client;
       else failures.set(request, result);

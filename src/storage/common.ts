@@ -1,8 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
-import type { CardsIssued } from '../events.js';
-import type { FeedbackEntry, OverrideReasonCount, Report, ReportRow, StoreStats } from './types.js';
+import type { CallCompleted, CardsIssued } from '../events.js';
+import type { Card } from '../cards/types.js';
+import type { FeedbackEntry, StoreStats } from './types.js';
 
 /** What both back-ends write for one issued card. Timestamps stay Dates here; each back-end converts. */
 export interface IssuedCardRow {
@@ -18,6 +19,39 @@ export interface IssuedCardRow {
   issuer: string | null;
   tenant: string | null;
   issuedAt: Date;
+}
+
+/** One suggestion offered on an issued card, so accepted suggestions can be counted by type. */
+export interface IssuedSuggestionRow {
+  suggestionUuid: string;
+  cardUuid: string;
+  serviceId: string;
+  suggestionType: string;
+  issuedAt: Date;
+}
+
+export interface CallRow {
+  serviceId: string;
+  hook: string;
+  status: number;
+  durationMs: number;
+  cards: number;
+  calledAt: Date;
+}
+
+export interface DataGapRow {
+  serviceId: string;
+  prefetchKey: string;
+  kind: 'precondition-failed' | 'unavailable';
+  calledAt: Date;
+}
+
+/** Everything one background write commits together. */
+export interface WriteBatch {
+  cards: IssuedCardRow[];
+  suggestions: IssuedSuggestionRow[];
+  calls: CallRow[];
+  gaps: DataGapRow[];
 }
 
 export interface FeedbackRow {
@@ -63,6 +97,37 @@ export function issuedCardRows(event: CardsIssued, hashPatient: (id: string) => 
     tenant: event.tenant ?? null,
     issuedAt: event.at,
   }));
+}
+
+/**
+ * A suggestion's type, for "suggestions accepted per type": what its first action does, to which
+ * kind of resource ("create ServiceRequest", "delete ServiceRequest"). Never its label, which names the order.
+ */
+export function suggestionType(suggestion: NonNullable<Card['suggestions']>[number]): string {
+  const action = suggestion.actions?.[0];
+  if (!action) return '(no action)';
+  const resourceType = action.resource?.resourceType ?? action.resourceId?.split('/')[0];
+  return resourceType && /^[A-Z][A-Za-z]+$/.test(resourceType) ? `${action.type} ${resourceType}` : action.type;
+}
+
+export function issuedSuggestionRows(event: CardsIssued): IssuedSuggestionRow[] {
+  return event.cards.flatMap((card) =>
+    (card.suggestions ?? []).map((s) => ({
+      suggestionUuid: s.uuid,
+      cardUuid: card.uuid,
+      serviceId: event.serviceId,
+      suggestionType: suggestionType(s),
+      issuedAt: event.at,
+    })),
+  );
+}
+
+export function callRows(event: CallCompleted): { call: CallRow; gaps: DataGapRow[] } {
+  const gap = (kind: DataGapRow['kind']) => (prefetchKey: string): DataGapRow => ({ serviceId: event.serviceId, prefetchKey, kind, calledAt: event.at });
+  return {
+    call: { serviceId: event.serviceId, hook: event.hook, status: event.status, durationMs: event.durationMs, cards: event.cards, calledAt: event.at },
+    gaps: [...new Set(event.preconditionFailed)].map(gap('precondition-failed')).concat([...new Set(event.unavailable)].map(gap('unavailable'))),
+  };
 }
 
 /**
@@ -115,21 +180,23 @@ export function errorSummary(err: unknown): { message: string; code?: string } {
 
 const BATCH = 500;
 
+type Queued = { kind: 'cards'; event: CardsIssued } | { kind: 'call'; event: CallCompleted };
+
 /**
- * The background card writer: `enqueue` returns at once (the hook response never waits for the
+ * The background card writer (and, since the dashboard, call-outcome writer): `enqueue` returns at once (the hook response never waits for the
  * database); batches are written after the current turn of the event loop, one batch at a time.
  * A failed or slow batch is logged and counted; the events of a failed batch are not retried, so a
  * database outage cannot grow memory without bound (the queue is capped too).
  */
 export class CardWriter {
-  private queue: CardsIssued[] = [];
+  private queue: Queued[] = [];
   private running: Promise<void> | null = null;
   private scheduled = false;
   private dropped = 0;
   private readonly counters = { written: 0, failed: 0, slowWrites: 0 };
 
   constructor(
-    private readonly write: (rows: IssuedCardRow[]) => Promise<void>,
+    private readonly write: (batch: WriteBatch) => Promise<void>,
     private readonly hashPatient: (id: string) => string | null,
     private readonly log: StoreLogger,
     private readonly opts: { slowWriteMs: number; maxQueue: number; batchDelayMs: number },
@@ -144,19 +211,30 @@ export class CardWriter {
     }
   }
 
-  private accept(event: CardsIssued): void {
-    if (event.cards.length === 0) return;
+  /** A finished service call: the same queue and batches as issued cards, the same never-throw contract. */
+  enqueueCall(event: CallCompleted): void {
+    try {
+      this.accept({ kind: 'call', event });
+    } catch (err) {
+      this.log.error({ err: errorSummary(err) }, 'call store enqueue failed');
+    }
+  }
+
+  private accept(item: Queued | CardsIssued): void {
+    const queued: Queued = 'kind' in item ? item : { kind: 'cards', event: item };
+    const cards = queued.kind === 'cards' ? queued.event.cards.length : 0;
+    if (queued.kind === 'cards' && cards === 0) return;
     if (this.queue.length >= this.opts.maxQueue) {
       const before = this.dropped;
-      this.dropped += event.cards.length;
-      this.counters.failed += event.cards.length;
+      this.dropped += cards;
+      this.counters.failed += cards;
       // The first drop, then one line per thousand: an outage must not also flood the log.
       if (before === 0 || Math.floor(before / 1000) !== Math.floor(this.dropped / 1000)) {
         this.log.error({ failedCards: this.counters.failed, queued: this.queue.length }, 'card store queue full: issued cards dropped');
       }
       return;
     }
-    this.queue.push(event);
+    this.queue.push(queued);
     if (!this.scheduled) {
       this.scheduled = true;
       // The timer fires after the reply has been handed to the socket, and gathers the responses of
@@ -170,7 +248,7 @@ export class CardWriter {
   }
 
   stats(): StoreStats {
-    return { queued: this.queue.reduce((n, e) => n + e.cards.length, 0), ...this.counters };
+    return { queued: this.queue.reduce((n, e) => n + (e.kind === 'cards' ? e.event.cards.length : 0), 0), ...this.counters };
   }
 
   /** Resolves when everything queued before (and during) the call has been written or counted. */
@@ -195,15 +273,29 @@ export class CardWriter {
 
   private async writeQueued(): Promise<void> {
     while (this.queue.length > 0) {
-      const events = this.queue.splice(0, BATCH);
-      const rows = events.flatMap((e) => issuedCardRows(e, this.hashPatient));
+      const items = this.queue.splice(0, BATCH);
+      const batch: WriteBatch = { cards: [], suggestions: [], calls: [], gaps: [] };
+      for (const item of items) {
+        if (item.kind === 'cards') {
+          batch.cards.push(...issuedCardRows(item.event, this.hashPatient));
+          batch.suggestions.push(...issuedSuggestionRows(item.event));
+        } else {
+          const { call, gaps } = callRows(item.event);
+          batch.calls.push(call);
+          batch.gaps.push(...gaps);
+        }
+      }
+      const rows = batch.cards;
       const started = performance.now();
       try {
-        await this.write(rows);
+        await this.write(batch);
         this.counters.written += rows.length;
       } catch (err) {
         this.counters.failed += rows.length;
-        this.log.error({ err: errorSummary(err), cards: rows.length, failedCards: this.counters.failed }, 'card store write failed: issued cards not recorded');
+        this.log.error(
+          { err: errorSummary(err), cards: rows.length, calls: batch.calls.length, failedCards: this.counters.failed },
+          'card store write failed: issued cards not recorded',
+        );
       }
       const ms = performance.now() - started;
       if (ms > this.opts.slowWriteMs) {
@@ -212,88 +304,6 @@ export class CardWriter {
       }
     }
   }
-}
-
-/** The same report SQL for both back-ends (`?` placeholders; PostgreSQL's are numbered by the back-end). */
-export const REPORT_SQL = {
-  cards: `
-    SELECT service_id, COALESCE(topic, '(no topic)') AS topic, COUNT(*) AS cards, COUNT(DISTINCT patient_hash) AS patients
-    FROM issued_cards
-    WHERE issued_at >= ?
-    GROUP BY 1, 2`,
-  // Feedback is joined to its card when the report runs, not when it arrives: a card written a
-  // moment after its feedback, or feedback an EHR retried late, still lands on the right topic.
-  // Cohort: cards issued since the date (with all their feedback); feedback on unknown cards by outcome time.
-  outcomes: `
-    SELECT f.service_id,
-           CASE WHEN c.card_uuid IS NULL THEN '(unknown card)' ELSE COALESCE(c.topic, '(no topic)') END AS topic,
-           f.outcome, COUNT(DISTINCT f.card_uuid) AS cards
-    FROM feedback f LEFT JOIN issued_cards c ON c.card_uuid = f.card_uuid AND c.service_id = f.service_id
-    WHERE (c.card_uuid IS NOT NULL AND c.issued_at >= ?) OR (c.card_uuid IS NULL AND f.outcome_at >= ?)
-    GROUP BY 1, 2, 3`,
-  reasons: `
-    SELECT f.service_id,
-           CASE WHEN c.card_uuid IS NULL THEN '(unknown card)' ELSE COALESCE(c.topic, '(no topic)') END AS topic,
-           f.override_reason_system AS system, f.override_reason_code AS code, MAX(f.override_reason_display) AS display,
-           COUNT(DISTINCT f.card_uuid) AS cards
-    FROM feedback f LEFT JOIN issued_cards c ON c.card_uuid = f.card_uuid AND c.service_id = f.service_id
-    WHERE f.outcome = 'overridden'
-      AND ((c.card_uuid IS NOT NULL AND c.issued_at >= ?) OR (c.card_uuid IS NULL AND f.outcome_at >= ?))
-    GROUP BY 1, 2, 3, 4`,
-};
-
-type Num = number | string | bigint;
-export interface ReportQueryRows {
-  cards: Array<{ service_id: string; topic: string; cards: Num; patients: Num }>;
-  outcomes: Array<{ service_id: string; topic: string; outcome: string; cards: Num }>;
-  reasons: Array<{ service_id: string; topic: string; system: string | null; code: string | null; display: string | null; cards: Num }>;
-}
-
-const TOP_REASONS = 5;
-
-export function assembleReport(since: Date, q: ReportQueryRows, now = new Date()): Report {
-  const rows = new Map<string, ReportRow>();
-  const row = (serviceId: string, topic: string): ReportRow => {
-    const key = `${serviceId}\u0000${topic}`;
-    let r = rows.get(key);
-    if (!r) {
-      r = { serviceId, topic, cardsIssued: 0, patients: 0, accepted: 0, overridden: 0, acceptanceRate: null, topOverrideReasons: [] };
-      rows.set(key, r);
-    }
-    return r;
-  };
-  for (const c of q.cards) {
-    const r = row(c.service_id, c.topic);
-    r.cardsIssued = Number(c.cards);
-    r.patients = Number(c.patients);
-  }
-  for (const o of q.outcomes) {
-    const r = row(o.service_id, o.topic);
-    if (o.outcome === 'accepted') r.accepted = Number(o.cards);
-    else if (o.outcome === 'overridden') r.overridden = Number(o.cards);
-  }
-  for (const reason of q.reasons) {
-    const r = row(reason.service_id, reason.topic);
-    const entry: OverrideReasonCount = {
-      label: reason.display ?? reason.code ?? '(comment only)',
-      ...(reason.system ? { system: reason.system } : {}),
-      ...(reason.code ? { code: reason.code } : {}),
-      cards: Number(reason.cards),
-    };
-    r.topOverrideReasons.push(entry);
-  }
-  for (const r of rows.values()) {
-    const answered = r.accepted + r.overridden;
-    r.acceptanceRate = answered > 0 ? r.accepted / answered : null;
-    r.topOverrideReasons = r.topOverrideReasons
-      .sort((a, b) => b.cards - a.cards || a.label.localeCompare(b.label))
-      .slice(0, TOP_REASONS);
-  }
-  return {
-    since: since.toISOString(),
-    generatedAt: now.toISOString(),
-    rows: [...rows.values()].sort((a, b) => a.serviceId.localeCompare(b.serviceId) || a.topic.localeCompare(b.topic)),
-  };
 }
 
 export function retentionCutoff(retentionDays: number, now: Date): Date | null {

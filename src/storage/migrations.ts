@@ -11,6 +11,37 @@ export interface Migration {
   postgres: string;
 }
 
+/** Migration 3 for both back-ends: the same tables, each database's own column types. */
+function dashboardSchema(t: { time: string; real: string; status: string }): string {
+  return `
+      CREATE TABLE service_calls (
+        service_id TEXT NOT NULL,
+        hook TEXT NOT NULL,
+        status ${t.status} NOT NULL,
+        duration_ms ${t.real} NOT NULL,
+        cards INTEGER NOT NULL,
+        called_at ${t.time} NOT NULL
+      );
+      CREATE INDEX service_calls_called_at ON service_calls (called_at, service_id, status, duration_ms);
+      CREATE TABLE call_data_gaps (
+        service_id TEXT NOT NULL,
+        prefetch_key TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('precondition-failed', 'unavailable')),
+        called_at ${t.time} NOT NULL
+      );
+      CREATE INDEX call_data_gaps_called_at ON call_data_gaps (called_at);
+      CREATE TABLE issued_suggestions (
+        suggestion_uuid TEXT PRIMARY KEY,
+        card_uuid TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        suggestion_type TEXT NOT NULL,
+        issued_at ${t.time} NOT NULL
+      );
+      CREATE INDEX issued_suggestions_issued_at ON issued_suggestions (issued_at);
+      CREATE INDEX feedback_outcome_at ON feedback (outcome_at);
+    `;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -87,5 +118,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX feedback_card_uuid ON feedback (card_uuid);
       CREATE INDEX feedback_received_at ON feedback (received_at);
     `,
+  },
+  {
+    // Numbered 3: issue 14 adds migration 2 (jti table) in parallel; the lead renumbers on merge if needed.
+    version: 3,
+    name: 'governance dashboard: call outcomes, prefetch gaps, issued suggestions, report indexes',
+    sqlite: dashboardSchema({ time: 'INTEGER', real: 'REAL', status: 'INTEGER' }),
+    postgres: dashboardSchema({ time: 'TIMESTAMPTZ', real: 'DOUBLE PRECISION', status: 'SMALLINT' }),
   },
 ];

@@ -1,25 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { CardsIssued } from '../events.js';
+import type { CallCompleted, CardsIssued } from '../events.js';
 import {
-  assembleReport,
   CardWriter,
   errorSummary,
   feedbackRow,
   PATIENT_KEY_META,
   patientHasher,
-  REPORT_SQL,
   retentionCutoff,
-  type IssuedCardRow,
-  type ReportQueryRows,
+  type WriteBatch,
   scheduleRetention,
 } from './common.js';
+import { buildReport, numberedParameters, POSTGRES_DIALECT } from './analytics.js';
 import { MIGRATIONS } from './migrations.js';
 import type { FeedbackResult, Report, Store, StoreCounts, StoreOptions, StoreStats } from './types.js';
 
 /** Any constant works; it only has to be the same for every replica of this service. */
 const MIGRATION_LOCK = 7_301_946_551;
-const CARD_COLUMNS = 11;
 
 /**
  * The server store (node-postgres pool). A commit returns once PostgreSQL has flushed its WAL
@@ -46,20 +43,19 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
     throw err;
   }
 
-  const writeCards = async (rows: IssuedCardRow[]): Promise<void> => {
-    const values: unknown[] = [];
-    const tuples = rows.map((r, i) => {
-      values.push(r.cardUuid, r.serviceId, r.hook, r.hookInstance, r.topic, r.indicator, r.suggestionUuids, r.patientHash, r.issuer, r.tenant, r.issuedAt);
-      return `(${Array.from({ length: CARD_COLUMNS }, (_, j) => `$${i * CARD_COLUMNS + j + 1}`).join(', ')})`;
+  const writeBatch = async (batch: WriteBatch): Promise<void> => {
+    const parts = postgresBatch(batch);
+    if (parts.length === 0) return;
+    // One statement is one transaction; several (cards with their suggestions, call outcomes) get one explicit transaction.
+    if (parts.length === 1) {
+      await pool.query(parts[0]!.text, parts[0]!.values);
+      return;
+    }
+    await inTransaction(pool, async (conn) => {
+      for (const part of parts) await conn.query(part.text, part.values);
     });
-    // One statement is one transaction: a batch is written whole or not at all.
-    await pool.query(
-      `INSERT INTO issued_cards (card_uuid, service_id, hook, hook_instance, topic, indicator, suggestion_uuids, patient_hash, issuer, tenant, issued_at)
-       VALUES ${tuples.join(', ')} ON CONFLICT (card_uuid) DO NOTHING`,
-      values,
-    );
   };
-  const writer = new CardWriter(writeCards, patientHasher(patientKey), opts.logger, {
+  const writer = new CardWriter(writeBatch, patientHasher(patientKey), opts.logger, {
     slowWriteMs: opts.slowWriteMs ?? 1000,
     maxQueue: opts.maxQueue ?? 10_000,
     batchDelayMs: opts.batchDelayMs ?? 50,
@@ -69,6 +65,10 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
   const purge = async (now = new Date()): Promise<{ cards: number; feedback: number }> => {
     const cutoff = retentionCutoff(opts.retentionDays, now);
     if (!cutoff) return { cards: 0, feedback: 0 };
+    // Suggestions, call outcomes and gaps go with the cards; the counts returned are cards and feedback.
+    await pool.query('DELETE FROM issued_suggestions WHERE issued_at < $1', [cutoff]);
+    await pool.query('DELETE FROM service_calls WHERE called_at < $1', [cutoff]);
+    await pool.query('DELETE FROM call_data_gaps WHERE called_at < $1', [cutoff]);
     const cards = await pool.query('DELETE FROM issued_cards WHERE issued_at < $1', [cutoff]);
     const feedback = await pool.query('DELETE FROM feedback WHERE received_at < $1', [cutoff]);
     return { cards: cards.rowCount ?? 0, feedback: feedback.rowCount ?? 0 };
@@ -113,19 +113,18 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
         conn.release();
       }
     },
-    async report({ since }): Promise<Report> {
-      const [cards, outcomes, reasons] = await Promise.all([
-        pool.query(numbered(REPORT_SQL.cards), [since]),
-        pool.query(numbered(REPORT_SQL.outcomes), [since, since]),
-        pool.query(numbered(REPORT_SQL.reasons), [since, since]),
-      ]);
-      const q: ReportQueryRows = {
-        cards: cards.rows as ReportQueryRows['cards'],
-        outcomes: outcomes.rows as ReportQueryRows['outcomes'],
-        reasons: reasons.rows as ReportQueryRows['reasons'],
-      };
-      return assembleReport(since, q);
+    callCompleted(event: CallCompleted): void {
+      if (open) writer.enqueueCall(event);
     },
+    report: (opts): Promise<Report> =>
+      buildReport(
+        async (sql, params) => {
+          const { text, values } = numberedParameters(sql, params);
+          return (await pool.query(text, values)).rows as Array<Record<string, unknown>>;
+        },
+        POSTGRES_DIALECT,
+        opts,
+      ),
     flush: () => writer.flush(),
     purge,
     stats: (): StoreStats => writer.stats(),
@@ -147,16 +146,66 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
   };
 }
 
-/** `?` → `$1, $2, …` (the shared report SQL has no `?` inside literals). */
-function numbered(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
+/** A multi-row INSERT … VALUES (…), (…) with numbered parameters. */
+function multiRowInsert(head: string, rows: unknown[][], tail = ''): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const tuples = rows.map((row) => `(${row.map((v) => `$${values.push(v)}`).join(', ')})`);
+  return { text: `${head} VALUES ${tuples.join(', ')} ${tail}`, values };
 }
 
-async function migrate(pool: pg.Pool): Promise<void> {
+function postgresBatch(batch: WriteBatch): Array<{ text: string; values: unknown[] }> {
+  const parts: Array<{ text: string; values: unknown[] }> = [];
+  if (batch.cards.length > 0) {
+    parts.push(
+      multiRowInsert(
+        'INSERT INTO issued_cards (card_uuid, service_id, hook, hook_instance, topic, indicator, suggestion_uuids, patient_hash, issuer, tenant, issued_at)',
+        batch.cards.map((r) => [r.cardUuid, r.serviceId, r.hook, r.hookInstance, r.topic, r.indicator, r.suggestionUuids, r.patientHash, r.issuer, r.tenant, r.issuedAt]),
+        'ON CONFLICT (card_uuid) DO NOTHING',
+      ),
+    );
+  }
+  if (batch.suggestions.length > 0) {
+    parts.push(
+      multiRowInsert(
+        'INSERT INTO issued_suggestions (suggestion_uuid, card_uuid, service_id, suggestion_type, issued_at)',
+        batch.suggestions.map((r) => [r.suggestionUuid, r.cardUuid, r.serviceId, r.suggestionType, r.issuedAt]),
+        'ON CONFLICT (suggestion_uuid) DO NOTHING',
+      ),
+    );
+  }
+  if (batch.calls.length > 0) {
+    parts.push(
+      multiRowInsert(
+        'INSERT INTO service_calls (service_id, hook, status, duration_ms, cards, called_at)',
+        batch.calls.map((r) => [r.serviceId, r.hook, r.status, r.durationMs, r.cards, r.calledAt]),
+      ),
+    );
+  }
+  if (batch.gaps.length > 0) {
+    parts.push(
+      multiRowInsert('INSERT INTO call_data_gaps (service_id, prefetch_key, kind, called_at)', batch.gaps.map((r) => [r.serviceId, r.prefetchKey, r.kind, r.calledAt])),
+    );
+  }
+  return parts;
+}
+
+/** BEGIN … COMMIT on one pooled connection; ROLLBACK and rethrow on any failure. */
+async function inTransaction(pool: pg.Pool, body: (conn: pg.PoolClient) => Promise<void>): Promise<void> {
   const conn = await pool.connect();
   try {
     await conn.query('BEGIN');
+    await body(conn);
+    await conn.query('COMMIT');
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
+}
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  await inTransaction(pool, async (conn) => {
     // Replicas starting together queue here; the first migrates, the others then find nothing to do.
     await conn.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await conn.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
@@ -167,13 +216,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
       await conn.query(m.postgres);
       await conn.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
     }
-    await conn.query('COMMIT');
-  } catch (err) {
-    await conn.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    conn.release();
-  }
+  });
 }
 
 async function storedPatientKey(pool: pg.Pool): Promise<string> {

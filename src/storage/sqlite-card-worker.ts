@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { IssuedCardRow } from './common.js';
+import type { IssuedCardRow, WriteBatch } from './common.js';
 
 /**
  * Issued-card batches for a SQLite file are written on a worker thread with its own connection:
@@ -18,19 +18,22 @@ const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('busy_timeout = 5000');
-let insert = null;
-const writeAll = db.transaction((rows) => {
-  // Prepared on first use and again after a failure, so a schema change cannot wedge the thread.
-  insert = insert || db.prepare(workerData.sql);
-  for (const row of rows) insert.run(...row);
+let statements = new Map();
+const writeAll = db.transaction((parts) => {
+  for (const part of parts) {
+    // Prepared on first use and again after a failure, so a schema change cannot wedge the thread.
+    let insert = statements.get(part.sql);
+    if (!insert) statements.set(part.sql, (insert = db.prepare(part.sql)));
+    for (const row of part.rows) insert.run(...row);
+  }
 });
 parentPort.on('message', (message) => {
   if (message.close) { db.close(); parentPort.close(); return; }
   try {
-    writeAll(message.rows);
+    writeAll(message.parts);
     parentPort.postMessage({ id: message.id, ok: true });
   } catch (err) {
-    insert = null;
+    statements = new Map();
     parentPort.postMessage({ id: message.id, ok: false, message: String(err && err.message), code: err && err.code });
   }
 });
@@ -45,6 +48,25 @@ export function cardValues(r: IssuedCardRow): unknown[] {
   return [r.cardUuid, r.serviceId, r.hook, r.hookInstance, r.topic, r.indicator, r.suggestionUuids, r.patientHash, r.issuer, r.tenant, r.issuedAt.getTime()];
 }
 
+/** One background batch as SQLite statements and their rows, written in one transaction. */
+export function sqliteBatch(batch: WriteBatch): Array<{ sql: string; rows: unknown[][] }> {
+  return [
+    { sql: INSERT_CARD_SQL, rows: batch.cards.map(cardValues) },
+    {
+      sql: 'INSERT INTO issued_suggestions (suggestion_uuid, card_uuid, service_id, suggestion_type, issued_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (suggestion_uuid) DO NOTHING',
+      rows: batch.suggestions.map((r) => [r.suggestionUuid, r.cardUuid, r.serviceId, r.suggestionType, r.issuedAt.getTime()]),
+    },
+    {
+      sql: 'INSERT INTO service_calls (service_id, hook, status, duration_ms, cards, called_at) VALUES (?, ?, ?, ?, ?, ?)',
+      rows: batch.calls.map((r) => [r.serviceId, r.hook, r.status, r.durationMs, r.cards, r.calledAt.getTime()]),
+    },
+    {
+      sql: 'INSERT INTO call_data_gaps (service_id, prefetch_key, kind, called_at) VALUES (?, ?, ?, ?)',
+      rows: batch.gaps.map((r) => [r.serviceId, r.prefetchKey, r.kind, r.calledAt.getTime()]),
+    },
+  ].filter((part) => part.rows.length > 0);
+}
+
 type Reply = { id: number; ok: true } | { id: number; ok: false; message: string; code?: string };
 
 export class SqliteCardWorker {
@@ -55,12 +77,12 @@ export class SqliteCardWorker {
 
   constructor(private readonly path: string) {}
 
-  write(rows: IssuedCardRow[]): Promise<void> {
+  write(batch: WriteBatch): Promise<void> {
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, rows: rows.map(cardValues) });
+      worker.postMessage({ id, parts: sqliteBatch(batch) });
     });
   }
 
@@ -74,7 +96,7 @@ export class SqliteCardWorker {
   }
 
   private start(): Worker {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver: this.driver, path: this.path, sql: INSERT_CARD_SQL } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver: this.driver, path: this.path } });
     // The thread must not keep a process alive on its own; close() ends it properly.
     worker.unref();
     worker.on('message', (reply: Reply) => {

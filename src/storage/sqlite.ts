@@ -3,21 +3,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuthenticatedClient } from '../auth/types.js';
-import type { CardsIssued } from '../events.js';
+import type { CallCompleted, CardsIssued } from '../events.js';
 import {
-  assembleReport,
   CardWriter,
   feedbackRow,
   PATIENT_KEY_META,
   patientHasher,
-  REPORT_SQL,
   retentionCutoff,
-  type IssuedCardRow,
-  type ReportQueryRows,
+  type WriteBatch,
   scheduleRetention,
 } from './common.js';
+import { buildReport, type ReportParams, SQLITE_DIALECT } from './analytics.js';
 import { MIGRATIONS } from './migrations.js';
-import { cardValues, INSERT_CARD_SQL, SqliteCardWorker } from './sqlite-card-worker.js';
+import { SqliteCardWorker, sqliteBatch } from './sqlite-card-worker.js';
 import type { FeedbackEntry, FeedbackResult, Report, Store, StoreCounts, StoreOptions, StoreStats } from './types.js';
 
 /**
@@ -50,9 +48,13 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
   }
 
   const patientKey = opts.patientKey ?? storedPatientKey(db);
-  const insertCard = db.prepare(INSERT_CARD_SQL);
-  const insertCards = db.transaction((rows: IssuedCardRow[]) => {
-    for (const r of rows) insertCard.run(...cardValues(r));
+  const statements = new Map<string, Database.Statement>();
+  const insertBatch = db.transaction((batch: WriteBatch) => {
+    for (const part of sqliteBatch(batch)) {
+      let insert = statements.get(part.sql);
+      if (!insert) statements.set(part.sql, (insert = db.prepare(part.sql)));
+      for (const row of part.rows) insert.run(...row);
+    }
   });
   // A file database gets its card writes on a worker thread; an in-memory one cannot be shared with
   // another connection, so it writes here (tests only).
@@ -81,11 +83,14 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
     }
     return result;
   });
-  const reportCards = db.prepare(REPORT_SQL.cards);
-  const reportOutcomes = db.prepare(REPORT_SQL.outcomes);
-  const reportReasons = db.prepare(REPORT_SQL.reasons);
+  const reportStatements = new Map<string, Database.Statement>();
+  const runReportQuery = async (sql: string, p: ReportParams): Promise<Array<Record<string, unknown>>> => {
+    let statement = reportStatements.get(sql);
+    if (!statement) reportStatements.set(sql, (statement = db.prepare(sql)));
+    return statement.all({ since: p.since.getTime(), receivedSince: p.receivedSince.getTime(), service: p.service }) as Array<Record<string, unknown>>;
+  };
 
-  const writer = new CardWriter(async (rows) => (cardWorker ? cardWorker.write(rows) : insertCards(rows)), patientHasher(patientKey), opts.logger, {
+  const writer = new CardWriter(async (batch) => (cardWorker ? cardWorker.write(batch) : insertBatch(batch)), patientHasher(patientKey), opts.logger, {
     slowWriteMs: opts.slowWriteMs ?? 1000,
     maxQueue: opts.maxQueue ?? 10_000,
     batchDelayMs: opts.batchDelayMs ?? 50,
@@ -95,10 +100,17 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
   const purge = async (now = new Date()): Promise<{ cards: number; feedback: number }> => {
     const cutoff = retentionCutoff(opts.retentionDays, now);
     if (!cutoff) return { cards: 0, feedback: 0 };
-    return db.transaction(() => ({
-      cards: db.prepare('DELETE FROM issued_cards WHERE issued_at < ?').run(cutoff.getTime()).changes,
-      feedback: db.prepare('DELETE FROM feedback WHERE received_at < ?').run(cutoff.getTime()).changes,
-    }))();
+    const t = cutoff.getTime();
+    return db.transaction(() => {
+      // Suggestions, call outcomes and gaps go with the cards; the counts returned are cards and feedback.
+      db.prepare('DELETE FROM issued_suggestions WHERE issued_at < ?').run(t);
+      db.prepare('DELETE FROM service_calls WHERE called_at < ?').run(t);
+      db.prepare('DELETE FROM call_data_gaps WHERE called_at < ?').run(t);
+      return {
+        cards: db.prepare('DELETE FROM issued_cards WHERE issued_at < ?').run(t).changes,
+        feedback: db.prepare('DELETE FROM feedback WHERE received_at < ?').run(t).changes,
+      };
+    })();
   };
   const stopRetention = scheduleRetention(purge, opts);
 
@@ -113,15 +125,10 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
       await writer.flush();
       return insertFeedbackBatch(serviceId, entries, client);
     },
-    async report({ since }): Promise<Report> {
-      const t = since.getTime();
-      const q: ReportQueryRows = {
-        cards: reportCards.all(t) as ReportQueryRows['cards'],
-        outcomes: reportOutcomes.all(t, t) as ReportQueryRows['outcomes'],
-        reasons: reportReasons.all(t, t) as ReportQueryRows['reasons'],
-      };
-      return assembleReport(since, q);
+    callCompleted(event: CallCompleted): void {
+      if (open) writer.enqueueCall(event);
     },
+    report: (opts): Promise<Report> => buildReport(runReportQuery, SQLITE_DIALECT, opts),
     flush: () => writer.flush(),
     purge,
     stats: (): StoreStats => writer.stats(),

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthenticatedClient } from '../auth/types.js';
-import type { CardSink } from '../events.js';
+import type { CallSink, CardSink } from '../events.js';
 
 /** One CDS Hooks 2.0 feedback entry, as validated by the feedback route (checklist §5). */
 export interface FeedbackEntry {
@@ -25,7 +25,11 @@ export interface FeedbackResult {
 }
 
 export interface OverrideReasonCount {
-  /** The coded reason's display or code; "(comment only)" when the clinician only typed a comment. */
+  /**
+   * A coded reason's display text (the service's own for its codes, else the EHR's, else the code);
+   * "(comment only)" when the clinician typed a comment and no code; "(no reason given)" for a plain
+   * dismissal. Comments themselves are never reported, only counted.
+   */
   label: string;
   system?: string;
   code?: string;
@@ -48,12 +52,73 @@ export interface ReportRow {
   acceptanceRate: number | null;
   /** Most frequent override reasons, at most five, most frequent first. */
   topOverrideReasons: OverrideReasonCount[];
+  /** Overridden cards with a free-text comment (counted; the text is never reported). */
+  withComment: number;
 }
 
+/** Cards issued on one UTC day, per service, topic and indicator. */
+export interface IssuedByDay {
+  /** YYYY-MM-DD (UTC). */
+  day: string;
+  serviceId: string;
+  topic: string;
+  indicator: string;
+  cards: number;
+}
+
+/** Override reasons per service, across topics (all of them, most frequent first). */
+export interface ServiceOverrideReason extends OverrideReasonCount {
+  serviceId: string;
+}
+
+export interface SuggestionTypeCount {
+  serviceId: string;
+  /** What the suggestion's action does, e.g. "create ServiceRequest" (never its label). */
+  type: string;
+  /** Suggestions of this type on cards issued in the period. */
+  offered: number;
+  /** Of those cards' feedback: suggestions accepted. */
+  accepted: number;
+}
+
+export interface DataGapCount {
+  serviceId: string;
+  prefetchKey: string;
+  /** Calls answered 412 because this required key could not be had. */
+  preconditionFailed: number;
+  /** Calls answered with this optional key missing (the cards say so). */
+  unavailable: number;
+}
+
+export interface CallStats {
+  serviceId: string;
+  calls: number;
+  /** Answered 2xx. */
+  ok: number;
+  preconditionFailed: number;
+  /** Other 4xx and 5xx answers. */
+  failed: number;
+  /** Nearest-rank median and 95th percentile of the time to answer, over all calls of the period. */
+  medianMs: number | null;
+  p95Ms: number | null;
+}
+
+/**
+ * The analytics summary: `npm run report -- --json`, GET /admin/summary.json and the /admin page all
+ * come from this one object (src/storage/analytics.ts). Counts only: no patient ids, no free text.
+ */
 export interface Report {
   since: string;
   generatedAt: string;
+  /** The service the figures are limited to; null for all services. */
+  serviceId: string | null;
+  /** Per service and card topic (cards issued in the period, and their feedback). */
   rows: ReportRow[];
+  issuedByDay: IssuedByDay[];
+  overrideReasons: ServiceOverrideReason[];
+  suggestions: SuggestionTypeCount[];
+  dataGaps: DataGapCount[];
+  calls: CallStats[];
 }
 
 /** In-process counters for the background card writer (exposed for logs, tests and a future /metrics). */
@@ -74,13 +139,14 @@ export interface StoreCounts {
   unknownCardFeedback: number;
 }
 
-export interface Store extends CardSink {
+export interface Store extends CardSink, CallSink {
   readonly kind: 'sqlite' | 'postgres';
   /** Open and migrated. A database that is down does not make the service unready: cards still go out. */
   ready(): boolean;
   /** Writes the entries in one transaction and resolves only once the write is durable (committed and synced). */
   recordFeedback(serviceId: string, entries: FeedbackEntry[], client?: AuthenticatedClient): Promise<FeedbackResult>;
-  report(opts: { since: Date }): Promise<Report>;
+  /** The analytics summary for cards issued (and calls made) since the date, optionally for one service. */
+  report(opts: { since: Date; serviceId?: string }): Promise<Report>;
   /** Resolves once every card event queued so far has been written (or counted as failed). */
   flush(): Promise<void>;
   /** Deletes records older than the retention period; returns how many rows went. Runs at open and daily. */

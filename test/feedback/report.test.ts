@@ -10,6 +10,7 @@ import { captureLogger, card, issued } from '../storage/contract.js';
 import { postgresAvailability, startPostgres, type PostgresServer } from '../support/postgres.js';
 
 const run = promisify(execFile);
+const OWN_REASONS = 'https://fhir.spine-cds.org/CodeSystem/override-reason';
 const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 
 /** Seeds a store with a known mix of cards and feedback. */
@@ -17,11 +18,18 @@ async function seed(databaseUrl: string): Promise<void> {
   const store = await openStore(databaseUrl, { logger: captureLogger().logger, retentionDays: 400 });
   const low = [card('low-value-imaging'), card('low-value-imaging'), card('low-value-imaging')];
   store.cardsIssued(issued(low, 'p1'));
-  store.cardsIssued(issued([card('cauda-equina', 'critical')], 'p2', { serviceId: 'spine-cds-patient-view', hook: 'patient-view' }));
+  const ces = card('cauda-equina', 'critical');
+  store.cardsIssued(issued([ces], 'p2', { serviceId: 'spine-cds-patient-view', hook: 'patient-view' }));
   const now = new Date().toISOString();
   await store.recordFeedback('spine-cds-order-sign', [
     { card: low[0]!.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: low[0]!.suggestions![0]!.uuid }], outcomeTimestamp: now },
     { card: low[1]!.uuid, outcome: 'overridden', overrideReason: { reason: { code: 'patient-preference', display: 'Patient preference' } }, outcomeTimestamp: now },
+    // A plain dismissal: no reason, no comment (issue 15 §7: was counted as "(comment only)").
+    { card: low[2]!.uuid, outcome: 'overridden', outcomeTimestamp: now },
+  ]);
+  // The service's own code with no display text (issue 15 §7: was shown as the bare code).
+  await store.recordFeedback('spine-cds-patient-view', [
+    { card: ces.uuid, outcome: 'overridden', overrideReason: { reason: { system: OWN_REASONS, code: 'already-arranged' }, userComment: 'free text that must not be shown' }, outcomeTimestamp: now },
   ]);
   await store.close();
 }
@@ -40,12 +48,24 @@ function expectSeededReport(json: string): void {
       cardsIssued: 3,
       patients: 1,
       accepted: 1,
-      overridden: 1,
-      acceptanceRate: 0.5,
-      topOverrideReasons: [{ label: 'Patient preference', code: 'patient-preference', cards: 1 }],
+      overridden: 2,
+      acceptanceRate: 1 / 3,
+      topOverrideReasons: [
+        { label: '(no reason given)', cards: 1 },
+        { label: 'Patient preference', code: 'patient-preference', cards: 1 },
+      ],
+      withComment: 0,
     },
-    expect.objectContaining({ serviceId: 'spine-cds-patient-view', topic: 'cauda-equina', cardsIssued: 1, acceptanceRate: null }),
+    expect.objectContaining({
+      serviceId: 'spine-cds-patient-view',
+      topic: 'cauda-equina',
+      cardsIssued: 1,
+      acceptanceRate: 0,
+      topOverrideReasons: [{ label: 'Already arranged or done elsewhere', system: OWN_REASONS, code: 'already-arranged', cards: 1 }],
+      withComment: 1,
+    }),
   ]);
+  expect(json).not.toContain('free text');
 }
 
 describe('npm run report (SQLite)', () => {
@@ -56,9 +76,13 @@ describe('npm run report (SQLite)', () => {
 
   it('prints per service and topic: issued, accepted, overridden with top reasons, acceptance rate', async () => {
     const text = await report(url, '--since', '30d');
-    expect(text).toMatch(/spine-cds-order-sign\s+low-value-imaging\s+3\s+1\s+1\s+1\s+50%/);
-    expect(text).toContain('top override reasons: Patient preference (1)');
-    expect(text).toMatch(/spine-cds-patient-view\s+cauda-equina\s+1\s+1\s+0\s+0\s+-/);
+    expect(text).toMatch(/spine-cds-order-sign\s+low-value-imaging\s+3\s+1\s+1\s+2\s+33%/);
+    expect(text).toContain('top override reasons: (no reason given) (1), Patient preference (1)');
+    expect(text).toMatch(/spine-cds-patient-view\s+cauda-equina\s+1\s+1\s+0\s+1\s+0%/);
+    expect(text).toContain('top override reasons: Already arranged or done elsewhere (1)');
+    expect(text).not.toContain('(comment only)');
+    expect(text).not.toContain('free text');
+    expect(text).toContain('1 overridden card(s) carried a free-text comment (counted, never shown).');
   });
 
   it('--json gives the same as JSON', async () => {
