@@ -62,6 +62,15 @@ function severeBackPain(facts: Facts): boolean {
 
 const labs = (keys: string[], priority: OrderNeed['priority']): OrderNeed[] => keys.map((key) => ({ key, priority, recommended: true }));
 
+const RISK_SHORT: Record<'ACTIVECA' | 'RECENTSURG' | 'PRIORVTE' | 'ESTROGEN', string> = {
+  ACTIVECA: 'active cancer',
+  RECENTSURG: 'recent surgery or immobility',
+  PRIORVTE: 'previous DVT or PE',
+  ESTROGEN: 'oestrogen therapy',
+};
+
+const MYELOMA_SHORT: Partial<Record<FindingId, string>> = { ANAEMIA: 'anaemia', HYPERCA: 'high calcium', RENAL: 'raised creatinine', HIPROT: 'raised protein' };
+
 /** Wells score for DVT (NICE NG158) from what the record holds; the items it cannot hold are named. */
 export function wellsFromRecord(facts: Facts): { score: number; counted: string[]; unknown: string[] } {
   const counted: string[] = [];
@@ -97,10 +106,13 @@ export const MYELOMA_GUIDANCE = 'Add serum protein electrophoresis with serum fr
 
 /** The malignancy card when only the myeloma screen fires (no cancer history, no weight loss or night pain). */
 export function myelomaOnlyOutcome(facts: Facts, fired: FiredFinding[]): RowOutcome {
-  const labels = fired.filter((f) => f.id !== 'AGE50P').map((f) => f.label.toLowerCase());
+  const labels = fired.flatMap((f) => (MYELOMA_SHORT[f.id] ? [MYELOMA_SHORT[f.id]] : []));
   return {
     summary: `Possible myeloma (age 50+, back pain, ${labels.join(', ')}): protein electrophoresis with free light chains, ESR and CBC`,
-    guidance: [MYELOMA_GUIDANCE, 'Spinal MRI is not the first test for this picture; image as haematology advises, or urgently for neurological signs.'],
+    guidance: [
+      MYELOMA_GUIDANCE,
+      'Image as haematology advises (whole-body low-dose CT or MRI); MRI of the spine at once for neurological signs or suspected cord compression.',
+    ],
     fired: [...fired, ...facts.fired('LBP', 'FLANK', 'LEG')],
     notes: ['Serum protein electrophoresis and free light chains are advised in words: order them from the laboratory catalogue.'],
     orders: labs(['esr', 'cbc'], 'urgent'),
@@ -189,7 +201,7 @@ export const MIMICKER_RULES = {
       if (ddimer.state === 'present') notes.push('A recent D-dimer is raised: proximal leg vein ultrasound.');
       else if (ddimer.state === 'unknown') notes.push('No D-dimer in the last 7 days.');
       return {
-        summary: `Possible deep vein thrombosis: leg pain with swelling and ${facts.finding(risk[0] as FindingId).label.toLowerCase()}; Wells score, then D-dimer or ultrasound`,
+        summary: `Possible deep vein thrombosis: leg pain with swelling and ${RISK_SHORT[risk[0] ?? 'ACTIVECA']}; Wells score, then D-dimer or ultrasound`,
         guidance,
         fired: facts.fired('LEGSWELL', 'LIMBPAIN', 'LEG', ...risk, 'DDIMER'),
         notes,

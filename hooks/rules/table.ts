@@ -285,7 +285,8 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const labels = [...factors.map((id) => facts.finding(id).label), ...(heldFever ? ['fever'] : [])];
       const guidance = [
         'Imaging is not low value for this patient; if imaging is needed and fracture risk is present, plain radiograph first.',
-        `Conservative trial and reassess within ${facts.settings.reassessWeeks} weeks.`,
+        // A possible aortic emergency rules out any conservative trial (mimickers.ts).
+        ...(aorticEmergency(firedBefore) ? [] : [`Conservative trial and reassess within ${facts.settings.reassessWeeks} weeks.`]),
       ];
       if (!fxOnly) guidance.splice(1, 0, 'ESR and CBC.');
       const notes = heldFever
