@@ -200,11 +200,14 @@ export const MIMICKER_RULES = {
       ];
       if (ddimer.state === 'present') notes.push('A recent D-dimer is raised: proximal leg vein ultrasound.');
       else if (ddimer.state === 'unknown') notes.push('No D-dimer in the last 7 days.');
+      // Unlikely: the D-dimer decides. Likely: it is the fallback when the scan cannot be done in 4 hours.
+      const orders: OrderNeed[] = ddimer.state === 'present' ? [] : [{ key: 'd-dimer', priority: 'urgent', recommended: !likely }];
       return {
         summary: `Possible deep vein thrombosis: leg pain with swelling and ${RISK_SHORT[risk[0] ?? 'ACTIVECA']}; Wells score, then D-dimer or ultrasound`,
         guidance,
         fired: facts.fired('LEGSWELL', 'LIMBPAIN', 'LEG', ...risk, 'DDIMER'),
         notes,
+        orders,
       };
     },
   },
@@ -287,6 +290,11 @@ export const MIMICKER_RULES = {
         ],
         fired: facts.fired('NEUROPATHY', ...cause, 'LEG', 'LIMBPAIN', 'HBA1C', 'B12'),
         notes,
+        // A result in the last 12 months is shown instead of ordered again.
+        orders: [
+          ...(facts.has('HBA1C') ? [] : labs(['hba1c'], 'routine')),
+          ...(facts.has('B12') ? [] : labs(['vitamin-b12'], 'routine')),
+        ],
       };
     },
   },
