@@ -38,6 +38,25 @@ describe('mimicker conditions', () => {
   });
 });
 
+describe('mimicker names, for codes the value sets cannot list', () => {
+  const cases: [id: Parameters<typeof stateOf>[0], name: string][] = [
+    ['AORTA', 'Aneurysm of thoracoabdominal aorta'],
+    ['HIPDX', 'Primary osteoarthritis of right hip'],
+    ['LEGSWELL', 'Swelling of right lower leg'],
+    ['LIMBPAIN', 'Pain in left calf'],
+    ['THIGHGROIN', 'Pain in right groin'],
+    ['NEUROPATHY', 'Numbness of both feet'],
+    ['RECENTSURG', 'Bed rest'],
+  ];
+  for (const [id, name] of cases) {
+    it(`${id}: "${name}" is present; "Family history of ${name.toLowerCase()}" is not`, async () => {
+      const onset = daysAgo(3);
+      expect(await stateOf(id, [condition({ system: SCT, code: '999999999', display: name, onset })])).toBe('present');
+      expect(await stateOf(id, [condition({ system: SCT, code: '999999999', display: `Family history of ${name.toLowerCase()}`, onset })])).not.toBe('present');
+    });
+  }
+});
+
 describe('mimicker labs: units are converted, mass and substance by molar mass', () => {
   const at = daysAgo(2);
   it('calcium 2.9 mmol/L is above 10.5 mg/dL; 2.3 mmol/L is not', async () => {
