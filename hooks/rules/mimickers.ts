@@ -94,6 +94,11 @@ export function wellsFromRecord(facts: Facts): { score: number; counted: string[
   return { score: counted.length, counted, unknown };
 }
 
+/** Several long labels would push the action past 140 characters; the detail names them all. */
+function summaryWithin(named: string, counted: string): string {
+  return named.length < 140 ? named : counted;
+}
+
 /** Myeloma screen (seed S1): age 50 or over with back pain and anaemia, hypercalcaemia, renal impairment or raised protein. */
 export function myelomaScreen(facts: Facts): FiredFinding[] | undefined {
   if (!facts.has('AGE50P') || !(facts.has('LBP') || facts.has('FLANK'))) return undefined;
@@ -108,7 +113,10 @@ export const MYELOMA_GUIDANCE = 'Add serum protein electrophoresis with serum fr
 export function myelomaOnlyOutcome(facts: Facts, fired: FiredFinding[]): RowOutcome {
   const labels = fired.flatMap((f) => (MYELOMA_SHORT[f.id] ? [MYELOMA_SHORT[f.id]] : []));
   return {
-    summary: `Possible myeloma (age 50+, back pain, ${labels.join(', ')}): protein electrophoresis with free light chains, ESR and CBC`,
+    summary: summaryWithin(
+      `Possible myeloma (age 50+, back pain, ${labels.join(', ')}): protein electrophoresis, free light chains, ESR, CBC`,
+      `Possible myeloma (age 50+, back pain, ${labels.length} abnormal labs): protein electrophoresis, free light chains, ESR, CBC`,
+    ),
     guidance: [
       MYELOMA_GUIDANCE,
       'Image as haematology advises (whole-body low-dose CT or MRI); MRI of the spine at once for neurological signs or suspected cord compression.',
