@@ -32,6 +32,7 @@ export const OBSERVATION_LOINC = [
   '2885-2', // total protein (HIPROT, myeloma screen)
   '4548-4', // HbA1c (HBA1C, neuropathy work-up)
   '2132-9', // vitamin B12 (B12, neuropathy work-up)
+  '72166-2', // tobacco smoking status (VASCRISK, possible AAA)
 ] as const;
 
 const patientToken = '{{context.patientId}}';

@@ -84,3 +84,15 @@ describe('mimicker labs: units are converted, mass and substance by molar mass',
     expect(r.dataQuality.some((q) => q.findingId === 'HYPERCA' && /cannot be converted/.test(q.message))).toBe(true);
   });
 });
+
+describe('smoking status as US Core records it', () => {
+  const smoking = (code: string) => {
+    const o = observation({ code: '72166-2', effective: daysAgo(400) });
+    o.valueCodeableConcept = { coding: [{ system: SCT, code }] };
+    return o;
+  };
+  it('a former smoker counts as vascular risk; a never smoker does not', async () => {
+    expect(await stateOf('VASCRISK', [smoking('8517006')])).toBe('present');
+    expect(await stateOf('VASCRISK', [smoking('266919005')])).toBe('absent');
+  });
+});
