@@ -23,6 +23,16 @@ export const OBSERVATION_LOINC = [
   '72514-3', // pain severity 0-10 (PAIN)
   '58410-2', // CBC panel (duplicate-order check)
   '57021-8', // CBC with differential (duplicate-order check)
+  // Mimickers (docs/mimickers.md): the labs their rows read.
+  '48065-7', // D-dimer FEU (DDIMER)
+  '48066-5', // D-dimer DDU (DDIMER)
+  '718-7', // haemoglobin (ANAEMIA, myeloma screen)
+  '17861-6', // calcium (HYPERCA, myeloma screen)
+  '2160-0', // creatinine (RENAL, myeloma screen)
+  '2885-2', // total protein (HIPROT, myeloma screen)
+  '4548-4', // HbA1c (HBA1C, neuropathy work-up)
+  '2132-9', // vitamin B12 (B12, neuropathy work-up)
+  '72166-2', // tobacco smoking status (VASCRISK, possible AAA)
 ] as const;
 
 const patientToken = '{{context.patientId}}';

@@ -211,4 +211,8 @@ export const REQUIRED_ORDER_KEYS = [
   'crp',
   'referral-spine-surgery',
   'referral-physiotherapy',
+  // Mimickers (hooks/rules/mimickers.ts)
+  'd-dimer',
+  'hba1c',
+  'vitamin-b12',
 ] as const;

@@ -3,6 +3,7 @@ import type { CardTopic, OrderPriority } from '../../src/cards/recommendation.js
 import type { RuleSettings } from '../settings.js';
 import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
+import { aorticEmergency, MIMICKER_RULES, MYELOMA_GUIDANCE, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, VASCULAR_EMERGENCY } from './mimickers.js';
 
 /**
  * Decision table (b) of clinical-spec.md, keyed by card topic (section (d)): to find the rule behind
@@ -88,6 +89,8 @@ function trialNote(facts: Facts): string | undefined {
 const lumbarDrafts = (facts: Facts) => facts.reviewedImaging.filter((d) => d.region === 'lumbar');
 
 export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
+  // First, so that it sorts first among critical cards (hooks/rules/mimickers.ts).
+  'vascular-emergency': VASCULAR_EMERGENCY,
   'cauda-equina': {
     row: 'D1',
     topic: 'cauda-equina',
@@ -178,9 +181,10 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (!facts.episode.present) return undefined;
       const cancer = facts.has('CA');
       const olderWithSign = facts.has('AGE50') && (facts.has('WTLOSS') || facts.has('NIGHT'));
-      if (!cancer && !olderWithSign) return undefined;
+      const myeloma = myelomaScreen(facts);
+      if (!cancer && !olderWithSign) return myeloma ? myelomaOnlyOutcome(facts, myeloma) : undefined;
       const regions = painRegions(facts);
-      return {
+      const outcome: RowOutcome = {
         summary: `Possible spinal malignancy: urgent MRI ${regionText(regions)} spine (with and without contrast), ESR and CBC`,
         guidance: [
           `MRI ${regionText(regions)} spine within 24–48 hours, with and without contrast preferred (without contrast acceptable).`,
@@ -189,6 +193,11 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         fired: facts.fired('CA', 'AGE50', 'WTLOSS', 'NIGHT', 'LBP', 'LEG', 'ARM'),
         orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc'], 'urgent')],
       };
+      if (myeloma) {
+        outcome.guidance.push(MYELOMA_GUIDANCE);
+        outcome.fired.push(...myeloma.filter((f) => !outcome.fired.some((g) => g.id === f.id)));
+      }
+      return outcome;
     },
   },
 
@@ -276,7 +285,8 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const labels = [...factors.map((id) => facts.finding(id).label), ...(heldFever ? ['fever'] : [])];
       const guidance = [
         'Imaging is not low value for this patient; if imaging is needed and fracture risk is present, plain radiograph first.',
-        `Conservative trial and reassess within ${facts.settings.reassessWeeks} weeks.`,
+        // A possible aortic emergency rules out any conservative trial (mimickers.ts).
+        ...(aorticEmergency(firedBefore) ? [] : [`Conservative trial and reassess within ${facts.settings.reassessWeeks} weeks.`]),
       ];
       if (!fxOnly) guidance.splice(1, 0, 'ESR and CBC.');
       const notes = heldFever
@@ -306,15 +316,17 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     reads: [...RED_FLAG_FINDINGS, 'PAIN', 'TRIAL'],
     evaluate(facts, firedBefore) {
       const ep = facts.episode;
-      if (anyRedFlag(firedBefore) || ep.weeks === undefined || ep.weeks < facts.settings.conservativeWindowWeeks) return undefined;
+      if (anyRedFlag(firedBefore) || aorticEmergency(firedBefore) || ep.weeks === undefined || ep.weeks < facts.settings.conservativeWindowWeeks) return undefined;
       if (!facts.has('LEG') && !facts.has('ARM')) return undefined;
       const regions = ep.symptomRegions;
       const notes = [durationNote(facts)];
+      const flags = noRedFlagsPhrase(facts, firedBefore);
+      if (flags.note) notes.push(flags.note);
       if (hasSevereP(facts)) notes.push(`Pain score at or above ${facts.settings.severePainScore}/10: severe.`);
       const trial = trialNote(facts);
       if (trial) notes.push(trial);
       const outcome: RowOutcome = {
-        summary: `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, no red flags: MRI ${regionText(regions)} spine if surgery or injection is considered`,
+        summary: `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, ${flags.phrase}: MRI ${regionText(regions)} spine if surgery or injection is considered`,
         guidance: [
           `MRI ${regionText(regions)} spine without contrast is reasonable if the patient is a candidate for surgery or injection.`,
           'Refer to a spine specialist.',
@@ -338,19 +350,21 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     evaluate(facts, firedBefore) {
       const drafts = lumbarDrafts(facts);
       const ep = facts.episode;
-      if (!facts.orderContext || drafts.length === 0 || anyRedFlag(firedBefore)) return undefined;
+      if (!facts.orderContext || drafts.length === 0 || anyRedFlag(firedBefore) || aorticEmergency(firedBefore)) return undefined;
       if (!facts.has('LBP') && !facts.has('LEG')) return undefined;
       // D11: at or beyond the window imaging may be appropriate; unknown onset is D13, never a guess.
       if (ep.weeks === undefined || ep.weeks >= facts.settings.conservativeWindowWeeks) return undefined;
       // Conflict (4): age alone never blocks the judgement unless the deployment chooses the CW list.
       if (facts.settings.ageOver50BlocksLowValue && facts.has('AGE50')) return undefined;
       const notes = [durationNote(facts)];
+      const flags = noRedFlagsPhrase(facts, firedBefore);
+      if (flags.note) notes.push(flags.note);
       if (facts.has('AGE50')) notes.push('Age over 50 alone does not make imaging appropriate (ACP 2007; HEDIS spans ages 18–75).');
       const withdrawable = drafts.filter((d) => d.resourceId !== undefined);
       for (const d of drafts) if (!d.resourceId) notes.push(`The draft "${d.display}" has no id: withdraw it by hand.`);
       const what = drafts.length === 1 ? `the draft lumbar ${drafts[0]?.modality ?? ''}`.trim() : 'the draft lumbar imaging';
       return {
-        summary: `Low-value imaging: no red flags and pain under ${facts.settings.conservativeWindowWeeks} weeks; consider withdrawing ${what}`,
+        summary: `Low-value imaging: ${flags.phrase} and pain under ${facts.settings.conservativeWindowWeeks} weeks; consider withdrawing ${what}`,
         guidance: [
           `Imaging in the first ${facts.settings.conservativeWindowWeeks} weeks of back pain without red flags does not improve outcomes (Choosing Wisely, ACR V1, HEDIS/CMS166).`,
           ...conservativeGuidance(facts.settings),
@@ -372,7 +386,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     phase: 3,
     reads: ['LBP', 'LEG', 'ARM'],
     evaluate(facts, firedBefore) {
-      if (!facts.orderContext || facts.reviewedImaging.length === 0 || anyRedFlag(firedBefore)) return undefined;
+      if (!facts.orderContext || facts.reviewedImaging.length === 0 || anyRedFlag(firedBefore) || aorticEmergency(firedBefore)) return undefined;
       const ep = facts.episode;
       if (!ep.present) {
         return {
@@ -408,7 +422,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     evaluate(facts, firedBefore) {
       const ep = facts.episode;
       // D10 already carries this guidance next to its withdrawal suggestion: one card, not two.
-      if (!ep.present || anyRedFlag(firedBefore) || firedBefore.has('low-value-imaging')) return undefined;
+      if (!ep.present || anyRedFlag(firedBefore) || aorticEmergency(firedBefore) || firedBefore.has('low-value-imaging')) return undefined;
       const window = facts.settings.conservativeWindowWeeks;
       const early = ep.weeks === undefined || ep.weeks < window;
       // Conflict (5): past the window, draft lumbar imaging with no conservative care on record gets the ACR V2 note.
@@ -417,6 +431,8 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         !early && facts.orderContext && lumbarDrafts(facts).length > 0 && trial !== undefined && !firedBefore.has('persistent-radiculopathy');
       if (!early && !lateWithoutTrial) return undefined;
       const notes = [durationNote(facts)];
+      const flags = noRedFlagsPhrase(facts, firedBefore);
+      if (flags.note) notes.push(flags.note);
       if (ep.weeks === undefined) notes.push(`This advice assumes an episode under ${window} weeks; if it has lasted longer, reassess for persistent radiculopathy.`);
       if (lateWithoutTrial && trial) notes.push(trial);
       const extraSources: string[] = [];
@@ -437,7 +453,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       return {
         summary: lateWithoutTrial
           ? 'No conservative care on record: try NSAID, physiotherapy and activity before imaging (ACR V2)'
-          : `No red flags found: conservative care (stay active, ${analgesic}, heat, physio)${armOnly ? `; reassess in ${facts.settings.reassessWeeks}–${window} weeks` : '; no imaging now'}`,
+          : `${flags.note ? 'No spinal red flag found' : 'No red flags found'}: conservative care (stay active, ${analgesic}, heat, physio)${armOnly ? `; reassess in ${facts.settings.reassessWeeks}–${window} weeks` : '; no imaging now'}`,
         guidance: [...conservativeGuidance(facts.settings), ...(early && !armOnly ? [`No lumbar imaging in the first ${window} weeks without red flags.`] : [])],
         fired: facts.fired('LBP', 'LEG', 'ARM', 'PAIN', 'TRIAL'),
         notes,
@@ -446,6 +462,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       };
     },
   },
+  ...MIMICKER_RULES,
 };
 
 function physiotherapyUnlessTried(facts: Facts): OrderNeed[] {

@@ -20,12 +20,21 @@ export const CARD_TOPICS = [
   'persistent-radiculopathy',
   'low-value-imaging',
   'insufficient-data',
+  // Mimickers: non-spinal causes of back and leg pain (hooks/rules/mimickers.ts).
+  'vascular-emergency',
+  'possible-aaa',
+  'dvt-suspected',
+  'vascular-claudication',
+  'spinal-stenosis',
+  'neuropathy-workup',
+  'hip-pathology',
 ] as const;
 export type CardTopic = (typeof CARD_TOPICS)[number];
 
 export type Indicator = Card['indicator'];
 export type OrderPriority = 'stat' | 'urgent' | 'routine';
-export type DecisionRowId = 'D1' | 'D2' | 'D3' | 'D4' | 'D5' | 'D6' | 'D7' | 'D8' | 'D9' | 'D10' | 'D13';
+export type DecisionRowId = 'D1' | 'D2' | 'D3' | 'D4' | 'D5' | 'D6' | 'D7' | 'D8' | 'D9' | 'D10' | 'D13'
+  | 'M1' | 'M2' | 'M3' | 'M4' | 'M5' | 'M7' | 'M8';
 
 /** A finding that made the rule fire, with the evidence a clinician needs to see why. */
 export interface FiredFinding {

@@ -70,6 +70,18 @@ export const SOURCES: Readonly<Record<string, SourceReference>> = {
     label: 'Argonaut CDS Hooks for PAMA',
     url: 'https://github.com/argonautproject/cds-hooks-for-pama',
   },
+  NG156: {
+    id: 'NG156',
+    label: 'NICE NG156 Abdominal Aortic Aneurysm: Diagnosis and Management',
+    url: 'https://www.nice.org.uk/guidance/ng156',
+  },
+  NG158: {
+    id: 'NG158',
+    label: 'NICE NG158 Venous Thromboembolic Diseases: Diagnosis, Management and Thrombophilia Testing',
+    url: 'https://www.nice.org.uk/guidance/ng158',
+  },
+  'ACR-AAA': { id: 'ACR-AAA', label: 'ACR Appropriateness Criteria: Pulsatile Abdominal Mass, Suspected Abdominal Aortic Aneurysm' },
+  NASS: { id: 'NASS', label: 'NASS Evidence-Based Clinical Guideline: Degenerative Lumbar Spinal Stenosis' },
   S0: { id: 'S0', label: 'Seed S0: back pain radiating to left arm and left leg' },
   S1: { id: 'S1', label: 'Seed S1: back and leg pain, differential' },
   S2: { id: 'S2', label: 'Seed S2: acute severe low back pain with right leg numbness' },

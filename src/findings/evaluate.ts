@@ -652,7 +652,7 @@ interface Reading {
 /** A value normalised to the definition's UCUM unit, or undefined with a note saying why not. */
 function readValue(
   ctx: Ctx,
-  rule: { expression: string; unit: string; unitWhenAbsent?: string | undefined },
+  rule: { expression: string; unit: string; unitWhenAbsent?: string | undefined; molecularWeight?: number | undefined },
   resource: Json,
   ref: string | undefined,
   what: string,
@@ -681,7 +681,7 @@ function readValue(
     note(ctx, `${what} ${num} has no unit; skipped (expected ${rule.unit}).`, ref);
     return undefined;
   }
-  const conv = convertUnit(num, unit, rule.unit);
+  const conv = convertUnit(num, unit, rule.unit, rule.molecularWeight);
   if (!conv.ok) {
     note(ctx, `${what} ${num} has unit "${unit}" that cannot be converted to ${rule.unit}; skipped.`, ref);
     return undefined;

@@ -86,6 +86,8 @@ const value = z
     unit: z.string().min(1),
     /** UCUM unit assumed when the value has none; only for dimensionless scores. */
     unitWhenAbsent: z.string().min(1).optional(),
+    /** Molar mass (g/mol) for converting between mass and substance units (calcium mg/dL and mmol/L). */
+    molecularWeight: z.number().positive().optional(),
   })
   .strict();
 

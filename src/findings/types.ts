@@ -6,6 +6,10 @@ export const FINDING_IDS = [
   'LBP', 'LEG', 'ARM', 'BILAT', 'CES', 'URET', 'UINC', 'FINC', 'SADDLE', 'MOTOR', 'MYELO',
   'CA', 'AGE50', 'WTLOSS', 'NIGHT', 'FEVER', 'ESR', 'CRP', 'IVDU', 'IMMUNO', 'HIV', 'SPINF',
   'FXRISK', 'PAIN', 'TRIAL',
+  // Mimickers (docs/mimickers.md)
+  'AORTA', 'FLANK', 'AGE60', 'AGE50P', 'VASCRISK', 'SEVBACK', 'LEGSWELL', 'LIMBPAIN', 'ACTIVECA', 'RECENTSURG',
+  'PRIORVTE', 'ESTROGEN', 'DDIMER', 'WALKPAIN', 'PAD', 'DIABETES', 'LSS', 'ANAEMIA', 'HYPERCA', 'RENAL', 'HIPROT',
+  'HBA1C', 'B12', 'NEUROPATHY', 'ALCOHOL', 'HIPDX', 'THIGHGROIN',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 

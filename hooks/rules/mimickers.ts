@@ -1,0 +1,332 @@
+import type { Evidence, FindingId } from '../../src/findings/types.js';
+import type { CardTopic, FiredFinding } from '../../src/cards/recommendation.js';
+import type { Facts } from './facts.js';
+import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
+
+/**
+ * Rows M1–M8: the non-spinal causes of back and leg pain the seeds name (S4: abdominal aortic
+ * aneurysm, severe pain with swelling; S1: myeloma, aneurysms, vascular versus neurogenic
+ * claudication, polyneuropathy, coxarthrosis; S3: spinal stenosis). docs/mimickers.md is the table.
+ * They are phase-1 rows so that the spinal judgements after them (D8, D9, D10, D13) can see them;
+ * none of them silences a spinal red flag: the spinal rows do not read them.
+ */
+
+/** Spinal red-flag topics (D1–D5, D7); vascular claudication is only suggested without them. */
+const SPINAL_RED_FLAGS: CardTopic[] = ['cauda-equina', 'myelopathy', 'motor-deficit', 'malignancy-suspected', 'infection-suspected', 'bilateral-radiculopathy'];
+
+export const MIMICKER_TOPICS: readonly CardTopic[] = [
+  'vascular-emergency', 'possible-aaa', 'dvt-suspected', 'vascular-claudication', 'spinal-stenosis', 'neuropathy-workup', 'hip-pathology',
+];
+
+/** Any mimicker card in this call, most urgent first (table order is urgency order). */
+export function firedMimickers(fired: ReadonlySet<CardTopic>): CardTopic[] {
+  return MIMICKER_TOPICS.filter((t) => fired.has(t));
+}
+
+/** An aortic emergency forbids conservative care, elective spine imaging and any low-value rating. */
+export function aorticEmergency(fired: ReadonlySet<CardTopic>): boolean {
+  return fired.has('vascular-emergency');
+}
+
+/**
+ * How a spinal card names the absence of red flags when a mimicker may explain the picture: it
+ * must not say "no red flags" then, and it points to the other card(s), most urgent first.
+ */
+export function noRedFlagsPhrase(facts: Facts, fired: ReadonlySet<CardTopic>): { phrase: string; note?: string } {
+  const others = firedMimickers(fired);
+  if (others.length === 0) return { phrase: 'no red flags' };
+  const names = others.map((t) => `"${facts.knowledge.topicDisplay[t]}"`).join(', ');
+  return { phrase: 'no spinal red flag', note: `Another cause may explain the pain: see the ${names} card${others.length > 1 ? 's' : ''}.` };
+}
+
+function sideOf(e: Evidence): 'left' | 'right' | 'bilateral' | undefined {
+  return e.laterality === 'left' || e.laterality === 'right' || e.laterality === 'bilateral' ? e.laterality : undefined;
+}
+
+function sides(facts: Facts, ...ids: FindingId[]): Set<string> {
+  const out = new Set<string>();
+  for (const id of ids) for (const e of facts.finding(id).evidence) if (facts.has(id) && sideOf(e)) out.add(sideOf(e) as string);
+  return out;
+}
+
+/** "New" back pain: onset inside the conservative window, or onset not recorded (never assume it is old). */
+function newBackPain(facts: Facts): boolean {
+  return facts.episode.present && (facts.episode.weeks === undefined || facts.episode.weeks < facts.settings.conservativeWindowWeeks);
+}
+
+function severeBackPain(facts: Facts): boolean {
+  if (facts.has('SEVBACK')) return true;
+  const pain = facts.finding('PAIN');
+  return pain.state === 'present' && pain.evidence.some((e) => e.qualifiers?.includes('severe') || (e.value !== undefined && e.value.value >= facts.settings.severePainScore));
+}
+
+const labs = (keys: string[], priority: OrderNeed['priority']): OrderNeed[] => keys.map((key) => ({ key, priority, recommended: true }));
+
+const RISK_SHORT: Record<'ACTIVECA' | 'RECENTSURG' | 'PRIORVTE' | 'ESTROGEN', string> = {
+  ACTIVECA: 'active cancer',
+  RECENTSURG: 'recent surgery or immobility',
+  PRIORVTE: 'previous DVT or PE',
+  ESTROGEN: 'oestrogen therapy',
+};
+
+const MYELOMA_SHORT: Partial<Record<FindingId, string>> = { ANAEMIA: 'anaemia', HYPERCA: 'high calcium', RENAL: 'raised creatinine', HIPROT: 'raised protein' };
+
+/** Wells score for DVT (NICE NG158) from what the record holds; the items it cannot hold are named. */
+export function wellsFromRecord(facts: Facts): { score: number; counted: string[]; unknown: string[] } {
+  const counted: string[] = [];
+  const unknown: string[] = [];
+  const item = (label: string, id: FindingId | undefined, present: boolean): void => {
+    if (present) counted.push(label);
+    else if (!id || facts.finding(id).state === 'unknown') unknown.push(label);
+  };
+  item('active cancer', 'ACTIVECA', facts.has('ACTIVECA'));
+  item('paralysis, paresis or recent plaster cast of the leg', 'MOTOR', facts.motor.leg);
+  item('bedridden 3 days or more, or major surgery within 12 weeks', 'RECENTSURG', facts.has('RECENTSURG'));
+  item('previously documented DVT', 'PRIORVTE', facts.has('PRIORVTE'));
+  // Examination items the chart rarely codes: named, never assumed absent.
+  const swelling = facts.finding('LEGSWELL').evidence.map((e) => e.display.toLowerCase()).join(' ');
+  if (/calf/.test(swelling)) counted.push('calf swelling (3 cm or more than the other side, as recorded)');
+  else unknown.push('calf swelling 3 cm or more than the other side');
+  if (/entire|whole/.test(swelling)) counted.push('entire leg swollen');
+  else unknown.push('entire leg swollen');
+  unknown.push('localised tenderness along the deep veins', 'pitting oedema of the symptomatic leg', 'collateral superficial veins');
+  unknown.push('an alternative diagnosis at least as likely (subtracts 2: a clinician judgement)');
+  return { score: counted.length, counted, unknown };
+}
+
+/** Several long labels would push the action past 140 characters; the detail names them all. */
+function summaryWithin(named: string, counted: string): string {
+  return named.length < 140 ? named : counted;
+}
+
+/** Myeloma screen (seed S1): age 50 or over with back pain and anaemia, hypercalcaemia, renal impairment or raised protein. */
+export function myelomaScreen(facts: Facts): FiredFinding[] | undefined {
+  if (!facts.has('AGE50P') || !(facts.has('LBP') || facts.has('FLANK'))) return undefined;
+  const labsFound = (['ANAEMIA', 'HYPERCA', 'RENAL', 'HIPROT'] as const).filter(facts.has);
+  if (labsFound.length === 0) return undefined;
+  return facts.fired(...labsFound, 'AGE50P');
+}
+
+export const MYELOMA_GUIDANCE = 'Add serum protein electrophoresis with serum free light chains to ESR and CBC (myeloma screen); refer to haematology if abnormal.';
+
+/** The malignancy card when only the myeloma screen fires (no cancer history, no weight loss or night pain). */
+export function myelomaOnlyOutcome(facts: Facts, fired: FiredFinding[]): RowOutcome {
+  const labels = fired.flatMap((f) => (MYELOMA_SHORT[f.id] ? [MYELOMA_SHORT[f.id]] : []));
+  return {
+    summary: summaryWithin(
+      `Possible myeloma (age 50+, back pain, ${labels.join(', ')}): protein electrophoresis, free light chains, ESR, CBC`,
+      `Possible myeloma (age 50+, back pain, ${labels.length} abnormal labs): protein electrophoresis, free light chains, ESR, CBC`,
+    ),
+    guidance: [
+      MYELOMA_GUIDANCE,
+      'Image as haematology advises (whole-body low-dose CT or MRI); MRI of the spine at once for neurological signs or suspected cord compression.',
+    ],
+    fired: [...fired, ...facts.fired('LBP', 'FLANK', 'LEG')],
+    notes: ['Serum protein electrophoresis and free light chains are advised in words: order them from the laboratory catalogue.'],
+    orders: labs(['esr', 'cbc'], 'urgent'),
+  };
+}
+
+export const VASCULAR_EMERGENCY: DecisionRule = {
+  row: 'M1',
+  topic: 'vascular-emergency',
+  indicator: 'critical',
+  sources: ['NG156', 'ACR-AAA', 'S4', 'S1'],
+  phase: 1,
+  reads: ['AORTA', 'LBP', 'FLANK'],
+  evaluate(facts) {
+    if (!facts.has('AORTA') || !(facts.has('LBP') || facts.has('FLANK'))) return undefined;
+    return {
+      summary: 'Known aortic aneurysm or dissection with back or abdominal pain: emergency vascular assessment now, not spinal imaging',
+      guidance: [
+        'Treat as a symptomatic or leaking aortic aneurysm or dissection until proven otherwise: emergency assessment today.',
+        'Bedside ultrasound of the aorta, or CT angiography if stable; refer to vascular surgery at once.',
+        'Do not send for spinal imaging first, and do not manage as mechanical back pain.',
+      ],
+      fired: facts.fired('AORTA', 'LBP', 'FLANK', 'LEG'),
+      notes: ['No conservative-care advice and no low-value rating of imaging are given while an aortic emergency is possible.'],
+    };
+  },
+};
+
+export const MIMICKER_RULES = {
+  'possible-aaa': {
+    row: 'M2',
+    topic: 'possible-aaa',
+    indicator: 'warning',
+    sources: ['ACR-AAA', 'NG156', 'S4', 'S1'],
+    phase: 1,
+    reads: ['AGE60', 'VASCRISK', 'PAIN', 'AORTA'],
+    evaluate(facts, firedBefore) {
+      if (aorticEmergency(firedBefore) || facts.has('AORTA')) return undefined;
+      if (!facts.has('AGE60') || !facts.has('VASCRISK') || !facts.has('LBP') || !newBackPain(facts) || !severeBackPain(facts)) return undefined;
+      return {
+        summary: 'Age 60+, vascular risk and new severe back pain: consider abdominal aortic aneurysm; abdominal aortic ultrasound',
+        guidance: [
+          'Examine the abdomen for a pulsatile mass and check blood pressure in both arms.',
+          'Abdominal aortic ultrasound, unless one in the last 2 years was normal.',
+          'If the patient is unwell, hypotensive or the pain is sudden and tearing: emergency vascular assessment.',
+        ],
+        fired: facts.fired('AGE60', 'VASCRISK', 'SEVBACK', 'PAIN', 'LBP'),
+        notes: ['Earlier aortic ultrasound reports are not read by this service: check for one in the last 2 years.'],
+      };
+    },
+  },
+
+  'dvt-suspected': {
+    row: 'M3',
+    topic: 'dvt-suspected',
+    indicator: 'warning',
+    sources: ['NG158', 'S4'],
+    phase: 1,
+    reads: ['LEGSWELL', 'ACTIVECA', 'RECENTSURG', 'PRIORVTE', 'ESTROGEN', 'DDIMER'],
+    evaluate(facts) {
+      if (!facts.has('LEGSWELL')) return undefined;
+      const pain = facts.has('LIMBPAIN') || facts.has('LEG');
+      const painSides = sides(facts, 'LIMBPAIN', 'LEG');
+      const swellSides = sides(facts, 'LEGSWELL');
+      // Unilateral: the swelling (or the pain) is on one side; both sides or bilateral is oedema, not a DVT pattern.
+      const sideSet = swellSides.size > 0 ? swellSides : painSides;
+      const unilateral = !sideSet.has('bilateral') && sideSet.size <= 1;
+      const risk = (['ACTIVECA', 'RECENTSURG', 'PRIORVTE', 'ESTROGEN'] as const).filter(facts.has);
+      if (!pain || !unilateral || risk.length === 0) return undefined;
+      const wells = wellsFromRecord(facts);
+      const likely = wells.score >= 2;
+      const ddimer = facts.finding('DDIMER');
+      const guidance = likely
+        ? [
+            `Wells score at least ${wells.score} from the record: DVT likely. Proximal leg vein ultrasound within 4 hours; if it cannot be done in 4 hours, D-dimer and interim anticoagulation.`,
+            'If the ultrasound is negative: D-dimer, and repeat the ultrasound in 6–8 days if the D-dimer is positive.',
+          ]
+        : [
+            `Wells score ${wells.score} from the record: complete the examination items below. Score 2 or more: proximal leg vein ultrasound within 4 hours; 1 or less: D-dimer, then ultrasound if it is positive.`,
+          ];
+      guidance.push('This leg pain needs a vascular answer before it is treated as sciatica.');
+      const notes = [
+        `Wells items found in the record: ${wells.counted.length > 0 ? wells.counted.join('; ') : 'none'}.`,
+        `Wells items not in the record (examine): ${wells.unknown.join('; ')}.`,
+      ];
+      if (ddimer.state === 'present') notes.push('A recent D-dimer is raised: proximal leg vein ultrasound.');
+      else if (ddimer.state === 'unknown') notes.push('No D-dimer in the last 7 days.');
+      // Unlikely: the D-dimer decides. Likely: it is the fallback when the scan cannot be done in 4 hours.
+      const orders: OrderNeed[] = ddimer.state === 'present' ? [] : [{ key: 'd-dimer', priority: 'urgent', recommended: !likely }];
+      return {
+        summary: `Possible deep vein thrombosis: leg pain with swelling and ${RISK_SHORT[risk[0] ?? 'ACTIVECA']}; Wells score, then D-dimer or ultrasound`,
+        guidance,
+        fired: facts.fired('LEGSWELL', 'LIMBPAIN', 'LEG', ...risk, 'DDIMER'),
+        notes,
+        orders,
+      };
+    },
+  },
+
+  'vascular-claudication': {
+    row: 'M4',
+    topic: 'vascular-claudication',
+    indicator: 'info',
+    sources: ['S1', 'ACR-LBP'],
+    phase: 1,
+    reads: ['WALKPAIN', 'PAD', 'DIABETES'],
+    evaluate(facts, firedBefore) {
+      if (aorticEmergency(firedBefore) || SPINAL_RED_FLAGS.some((t) => firedBefore.has(t))) return undefined;
+      if (!facts.has('WALKPAIN') || !(facts.has('PAD') || facts.has('DIABETES'))) return undefined;
+      return {
+        summary: 'Leg pain on walking with vascular disease or diabetes: ankle-brachial index and pulses before spinal MRI',
+        guidance: [
+          'Examine the foot pulses (dorsalis pedis, posterior tibial) and measure the ankle-brachial index; below 0.9 means peripheral arterial disease.',
+          'Vascular claudication eases on standing still; neurogenic claudication needs sitting or bending forward.',
+          'Spinal MRI is not the first test for this picture.',
+        ],
+        fired: facts.fired('WALKPAIN', 'PAD', 'DIABETES', 'LEG'),
+        notes: ['Ankle-brachial index results are not read by this service: review any on record.'],
+      };
+    },
+  },
+
+  'spinal-stenosis': {
+    row: 'M5',
+    topic: 'spinal-stenosis',
+    indicator: 'info',
+    sources: ['ACR-LBP', 'NASS', 'S1', 'S3'],
+    phase: 1,
+    reads: ['LSS', 'AGE50P'],
+    evaluate(facts, firedBefore) {
+      if (aorticEmergency(firedBefore) || !facts.has('LSS') || !facts.has('AGE50P')) return undefined;
+      const weeks = facts.episode.weeks;
+      const notes = [];
+      if (weeks !== undefined && weeks >= facts.settings.conservativeWindowWeeks) {
+        notes.push(`Symptoms for ${weeks} weeks: lumbar MRI is not low value now if surgery or an injection is being considered.`);
+      }
+      return {
+        summary: 'Lumbar spinal stenosis / neurogenic claudication: conservative care first; MRI if surgery or injection is considered',
+        guidance: [
+          'Conservative care first: activity with flexion-based exercise, physiotherapy, analgesia.',
+          `MRI lumbar spine only if surgery or an epidural injection is being considered; after ${facts.settings.conservativeWindowWeeks} weeks it is not low value for that purpose.`,
+          'Check the foot pulses: vascular claudication looks alike.',
+        ],
+        fired: facts.fired('LSS', 'AGE50P', 'LEG', 'LBP'),
+        notes,
+      };
+    },
+  },
+
+  'neuropathy-workup': {
+    row: 'M7',
+    topic: 'neuropathy-workup',
+    indicator: 'info',
+    sources: ['S1', 'S4'],
+    phase: 1,
+    reads: ['NEUROPATHY', 'DIABETES', 'ALCOHOL', 'HBA1C', 'B12'],
+    evaluate(facts, firedBefore) {
+      if (aorticEmergency(firedBefore)) return undefined;
+      const legSymptoms = facts.has('LEG') || facts.has('LIMBPAIN') || facts.has('NEUROPATHY') || facts.has('WALKPAIN');
+      const cause = (['DIABETES', 'ALCOHOL'] as const).filter(facts.has);
+      if (!facts.has('NEUROPATHY') && !(cause.length > 0 && legSymptoms)) return undefined;
+      const notes: string[] = [];
+      for (const [id, what] of [['HBA1C', 'HbA1c'], ['B12', 'Vitamin B12']] as const) {
+        const f = facts.finding(id);
+        const e = f.evidence[0];
+        notes.push(f.state === 'present' && e?.value ? `${what} on record: ${e.value.value} ${e.value.unit} (${e.date?.slice(0, 10) ?? 'no date'}).` : `No ${what} in the last 12 months.`);
+      }
+      if (facts.has('BILAT')) notes.push('Bilateral leg symptoms may be a polyneuropathy rather than bilateral radiculopathy; the bilateral-leg card still stands until the examination decides.');
+      return {
+        summary: 'Leg symptoms that may be a peripheral neuropathy: glucose, HbA1c and B12; nerve conduction studies if persistent',
+        guidance: [
+          'Glucose and HbA1c, vitamin B12 (and TSH, renal function).',
+          'Nerve conduction studies if the symptoms persist.',
+          'Symmetric distal (stocking) symptoms are a polyneuropathy, not bilateral radiculopathy: examine reflexes, vibration and the sensory level.',
+        ],
+        fired: facts.fired('NEUROPATHY', ...cause, 'LEG', 'LIMBPAIN', 'HBA1C', 'B12'),
+        notes,
+        // A result in the last 12 months is shown instead of ordered again.
+        orders: [
+          ...(facts.has('HBA1C') ? [] : labs(['hba1c'], 'routine')),
+          ...(facts.has('B12') ? [] : labs(['vitamin-b12'], 'routine')),
+        ],
+      };
+    },
+  },
+
+  'hip-pathology': {
+    row: 'M8',
+    topic: 'hip-pathology',
+    indicator: 'info',
+    sources: ['S1', 'S4', 'ACR-LBP'],
+    phase: 1,
+    reads: ['HIPDX', 'THIGHGROIN', 'MOTOR', 'LEG'],
+    evaluate(facts, firedBefore) {
+      if (aorticEmergency(firedBefore)) return undefined;
+      // Radicular signs (a motor deficit, or radicular pain coded as such) point back to the spine.
+      if (!facts.has('HIPDX') || !facts.has('THIGHGROIN') || facts.motor.present || facts.has('LEG')) return undefined;
+      return {
+        summary: 'Hip joint disease with thigh or groin pain and no radicular signs: examine the hip and X-ray it before spinal imaging',
+        guidance: [
+          'Examine the hip: pain on internal rotation and groin pain point to the hip joint.',
+          'Hip X-ray (AP pelvis and lateral hip) before any spinal imaging.',
+        ],
+        fired: facts.fired('HIPDX', 'THIGHGROIN', 'LBP'),
+      };
+    },
+  },
+} satisfies Partial<Record<CardTopic, DecisionRule>>;
+

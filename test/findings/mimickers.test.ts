@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { ICD, SCT, condition, daysAgo, evaluate, observation, stateOf } from './support.js';
+
+/** The mimicker findings (docs/mimickers.md): one positive and one negative case each, and the unit rules. */
+
+describe('mimicker conditions', () => {
+  const cases: [id: Parameters<typeof stateOf>[0], system: string, code: string, other: string][] = [
+    ['AORTA', ICD, 'I71.40', 'I72.3'],
+    ['AORTA', ICD, 'I71.02', 'I77.1'],
+    ['AORTA', SCT, '233985008', '38341003'],
+    ['FLANK', ICD, 'R10.9', 'R11.0'],
+    ['VASCRISK', ICD, 'I10', 'I27.0'],
+    ['VASCRISK', ICD, 'Z87.891', 'Z87.890'],
+    ['LEGSWELL', ICD, 'R22.42', 'R22.32'],
+    ['LIMBPAIN', ICD, 'M79.662', 'M79.602'],
+    ['PRIORVTE', ICD, 'Z86.718', 'Z86.010'],
+    ['PRIORVTE', SCT, '128053003', '38341003'],
+    ['WALKPAIN', ICD, 'I70.212', 'I70.202'],
+    ['PAD', ICD, 'I73.9', 'I73.00'],
+    ['DIABETES', ICD, 'E11.9', 'R73.03'],
+    ['LSS', ICD, 'M48.062', 'M48.02'],
+    ['NEUROPATHY', ICD, 'E11.42', 'E11.9'],
+    ['ALCOHOL', ICD, 'F10.20', 'F11.20'],
+    ['HIPDX', ICD, 'M16.11', 'M17.11'],
+    ['THIGHGROIN', ICD, 'M25.551', 'M25.561'],
+  ];
+  for (const [id, system, code, other] of cases) {
+    it(`${id}: ${code} is present, ${other} is not`, async () => {
+      const onset = daysAgo(3);
+      expect(await stateOf(id, [condition({ system, code, onset })])).toBe('present');
+      expect(await stateOf(id, [condition({ system, code: other, onset })])).not.toBe('present');
+    });
+  }
+
+  it('diabetes insipidus is not diabetes mellitus, by name', async () => {
+    expect(await stateOf('DIABETES', [condition({ system: SCT, code: '999999999', display: 'Diabetes insipidus', onset: daysAgo(3) })])).not.toBe('present');
+    expect(await stateOf('DIABETES', [condition({ system: SCT, code: '999999999', display: 'Type 1 diabetes mellitus', onset: daysAgo(3) })])).toBe('present');
+  });
+});
+
+describe('mimicker names, for codes the value sets cannot list', () => {
+  const cases: [id: Parameters<typeof stateOf>[0], name: string][] = [
+    ['AORTA', 'Aneurysm of thoracoabdominal aorta'],
+    ['HIPDX', 'Primary osteoarthritis of right hip'],
+    ['LEGSWELL', 'Swelling of right lower leg'],
+    ['LIMBPAIN', 'Pain in left calf'],
+    ['THIGHGROIN', 'Pain in right groin'],
+    ['NEUROPATHY', 'Numbness of both feet'],
+    ['RECENTSURG', 'Bed rest'],
+  ];
+  for (const [id, name] of cases) {
+    it(`${id}: "${name}" is present; "Family history of ${name.toLowerCase()}" is not`, async () => {
+      const onset = daysAgo(3);
+      expect(await stateOf(id, [condition({ system: SCT, code: '999999999', display: name, onset })])).toBe('present');
+      expect(await stateOf(id, [condition({ system: SCT, code: '999999999', display: `Family history of ${name.toLowerCase()}`, onset })])).not.toBe('present');
+    });
+  }
+});
+
+describe('mimicker labs: units are converted, mass and substance by molar mass', () => {
+  const at = daysAgo(2);
+  it('calcium 2.9 mmol/L is above 10.5 mg/dL; 2.3 mmol/L is not', async () => {
+    expect(await stateOf('HYPERCA', [observation({ code: '17861-6', value: 2.9, unit: 'mmol/L', effective: at })])).toBe('present');
+    expect(await stateOf('HYPERCA', [observation({ code: '17861-6', value: 2.3, unit: 'mmol/L', effective: at })])).toBe('absent');
+  });
+  it('creatinine 190 umol/L is raised; 90 umol/L is not; 1.8 mg/dL is', async () => {
+    expect(await stateOf('RENAL', [observation({ code: '2160-0', value: 190, unit: 'umol/L', effective: at })])).toBe('present');
+    expect(await stateOf('RENAL', [observation({ code: '2160-0', value: 90, unit: 'umol/L', effective: at })])).toBe('absent');
+    expect(await stateOf('RENAL', [observation({ code: '2160-0', value: 1.8, unit: 'mg/dL', effective: at })])).toBe('present');
+  });
+  it('haemoglobin 95 g/L is anaemia, 6.5 mmol/L is not, and a low flag counts whatever the value', async () => {
+    expect(await stateOf('ANAEMIA', [observation({ code: '718-7', value: 95, unit: 'g/L', effective: at })])).toBe('present');
+    expect(await stateOf('ANAEMIA', [observation({ code: '718-7', value: 9.0, unit: 'mmol/L', effective: at })])).toBe('absent');
+    expect(await stateOf('ANAEMIA', [observation({ code: '718-7', value: 12.4, unit: 'g/dL', effective: at, interpretation: 'L' })])).toBe('present');
+  });
+  it('a D-dimer in FEU at the cut-off is raised; no D-dimer in 7 days is unknown', async () => {
+    expect(await stateOf('DDIMER', [observation({ code: '48065-7', value: 500, unit: 'ng/mL', effective: at })])).toBe('present');
+    expect(await stateOf('DDIMER', [observation({ code: '48065-7', value: 0.3, unit: 'mg/L', effective: at })])).toBe('absent');
+    expect(await stateOf('DDIMER', [observation({ code: '48065-7', value: 2, unit: 'mg/L', effective: daysAgo(20) })])).toBe('unknown');
+  });
+  it('a value whose unit cannot be converted is skipped with a note, never guessed', async () => {
+    const r = await evaluate([observation({ code: '17861-6', value: 2.9, unit: 'mEq/L', effective: at })]);
+    expect(r.findings.HYPERCA.state).toBe('unknown');
+    expect(r.dataQuality.some((q) => q.findingId === 'HYPERCA' && /cannot be converted/.test(q.message))).toBe(true);
+  });
+});
+
+describe('smoking status as US Core records it', () => {
+  const smoking = (code: string) => {
+    const o = observation({ code: '72166-2', effective: daysAgo(400) });
+    o.valueCodeableConcept = { coding: [{ system: SCT, code }] };
+    return o;
+  };
+  it('a former smoker counts as vascular risk; a never smoker does not', async () => {
+    expect(await stateOf('VASCRISK', [smoking('8517006')])).toBe('present');
+    expect(await stateOf('VASCRISK', [smoking('266919005')])).toBe('absent');
+  });
+});
