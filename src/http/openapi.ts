@@ -114,8 +114,22 @@ export const ROUTE_DOCS: Readonly<Record<string, Record<string, unknown>>> = {
   },
 };
 
-/** Routes deliberately left out of the description: this document, Prometheus metrics, CORS preflight. */
-export const UNDOCUMENTED: ReadonlySet<string> = new Set(['GET /openapi.json', 'GET /metrics', 'OPTIONS *']);
+/**
+ * Routes deliberately left out of the description: this document, Prometheus metrics, CORS preflight,
+ * and the governance dashboard (a page for people with its own access, docs/dashboard.md, not part of
+ * the API an EHR calls).
+ */
+export const UNDOCUMENTED: ReadonlySet<string> = new Set([
+  'GET /openapi.json',
+  'GET /metrics',
+  'OPTIONS *',
+  'GET /admin',
+  'GET /admin/summary.json',
+  'GET /admin/topics.csv',
+  'GET /admin/assets/chart.umd.min.js',
+  'GET /admin/assets/dashboard.js',
+  'GET /admin/assets/dashboard.css',
+]);
 
 export const OPENAPI_PATH = '/openapi.json';
 
