@@ -6,6 +6,8 @@ export const FINDING_IDS = [
   'LBP', 'LEG', 'ARM', 'BILAT', 'CES', 'URET', 'UINC', 'FINC', 'SADDLE', 'MOTOR', 'MYELO',
   'CA', 'AGE50', 'WTLOSS', 'NIGHT', 'FEVER', 'ESR', 'CRP', 'IVDU', 'IMMUNO', 'HIV', 'SPINF',
   'FXRISK', 'PAIN', 'TRIAL',
+  // issue 13: a recent spinal procedure, an infection risk factor
+  'SPPROC',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
