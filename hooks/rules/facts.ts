@@ -157,10 +157,14 @@ function deriveEpisode(finding: (id: FindingId) => Finding, nowMs: number): Epis
   const onsetMissing: FindingId[] = [];
   let earliest: number | undefined;
   let onset: string | undefined;
+  const examOnly: FindingId[] = [];
   for (const id of present) {
     const ms = parseDateMs(finding(id).onset);
     if (ms === undefined || ms > nowMs) {
-      onsetMissing.push(id);
+      // Sciatica found on examination (a positive straight-leg raise) has no onset of its own: the
+      // episode's onset is the back or leg pain's, when one is recorded.
+      if (finding(id).evidence.every((e) => e.qualifiers?.includes('examination-date'))) examOnly.push(id);
+      else onsetMissing.push(id);
       continue;
     }
     if (earliest === undefined || ms < earliest) {
@@ -168,6 +172,7 @@ function deriveEpisode(finding: (id: FindingId) => Finding, nowMs: number): Epis
       onset = finding(id).onset;
     }
   }
+  if (earliest === undefined) onsetMissing.push(...examOnly);
   const symptomRegions: SpinalRegion[] = [];
   if (present.includes('ARM')) symptomRegions.push('cervical');
   if (present.includes('LEG')) symptomRegions.push('lumbar');

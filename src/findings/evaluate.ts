@@ -1156,8 +1156,9 @@ function evaluateExam(c: Criterion<'exam'>, ctx: Ctx): Outcome {
     eachCandidate(ctx, 'Observation', vs, consider('finding', false));
     eachValueCandidate(ctx, vs, consider('finding', true));
   }
-  if (c.tests) eachCandidate(ctx, 'Observation', valueSet(ctx, c.tests), consider('test', false));
+  // Grades before tests: a strength test with a 0-5 grade is judged by its grade.
   if (c.grade) eachCandidate(ctx, 'Observation', valueSet(ctx, c.grade.valueSet), consider('grade', false));
+  if (c.tests) eachCandidate(ctx, 'Observation', valueSet(ctx, c.tests), consider('test', false));
   if (evidence.length) return { evidence, judged: true };
   return gap ?? noMatchOutcome(c, negatives > 0, `no ${c.name} recorded`);
 }

@@ -17,6 +17,8 @@ const CardExpectationSchema = z.strictObject({
   /** Draft orders the card must offer to withdraw (delete resourceId). */
   withdraws: z.array(z.string()).optional(),
   detailIncludes: z.array(z.string()).optional(),
+  summaryIncludes: z.array(z.string()).optional(),
+  summaryExcludes: z.array(z.string()).optional(),
   overrideReasons: z.boolean().optional(),
 });
 
@@ -87,6 +89,8 @@ export function unmetExpectations(fixture: ClinicalFixture, cards: Card[]): stri
     const deletes = (card.suggestions ?? []).flatMap((s) => s.actions ?? []).filter((a) => a.type === 'delete').map((a) => a.resourceId);
     for (const id of want.withdraws ?? []) if (!deletes.includes(id)) problems.push(`${want.topic}: no delete action for ${id}`);
     for (const text of want.detailIncludes ?? []) if (!card.detail?.includes(text)) problems.push(`${want.topic}: detail lacks "${text}"`);
+    for (const text of want.summaryIncludes ?? []) if (!card.summary.includes(text)) problems.push(`${want.topic}: summary lacks "${text}"`);
+    for (const text of want.summaryExcludes ?? []) if (card.summary.includes(text)) problems.push(`${want.topic}: summary says "${text}"`);
     if (want.overrideReasons && !(card.overrideReasons && card.overrideReasons.length > 0)) problems.push(`${want.topic}: no overrideReasons`);
   }
   for (const topic of fixture.expect.absentTopics ?? []) if (got.includes(topic)) problems.push(`unexpected ${topic} card`);
