@@ -109,7 +109,7 @@ export function uncheckedRedFlags(facts: Facts): { count: number; line: string }
     if (skip.has(id)) continue;
     const f = facts.finding(id);
     if (f.state !== 'unknown') continue;
-    parts.push(`${f.label.toLowerCase()}${f.note ? ` (${f.note.replace(/\.$/, '')})` : ''}`);
+    parts.push(`${f.label.toLowerCase()}${f.note ? ` (${f.note.replace(/^Not enough data: /, '').replace(/\.$/, '')})` : ''}`);
   }
   const gaps = Array.isArray(facts.input.record?.gaps) ? facts.input.record.gaps : [];
   for (const gap of gaps) if (typeof gap?.key === 'string') parts.push(`${gap.key} not read`);
