@@ -404,13 +404,27 @@ function anyNameOf(mappings: MappingSet): AnyName | null {
   let any = anyNames.get(mappings);
   if (any === undefined) {
     const alternatives = new Set<string>();
-    for (const vs of new Set(mappings.valueSets.values())) for (const a of vs.nameMatcher?.alternatives ?? []) alternatives.add(a);
+    // Only the sets whose resources are looked up by code (criteria): answer, body-site and qualifier
+    // sets are matched on the one element they name, and words like "no" or "leg" would let nearly
+    // every resource through this filter.
+    for (const vs of candidateSets(mappings)) for (const a of vs.nameMatcher?.alternatives ?? []) alternatives.add(a);
     // Without the word boundaries (lookarounds on Unicode classes, the slow part): a superset of what
     // any set matches, which is all a filter needs.
     any = alternatives.size ? { pattern: new RegExp([...alternatives].join('|'), 'iu'), displays: new Map() } : null;
     anyNames.set(mappings, any);
   }
   return any;
+}
+
+function candidateSets(mappings: MappingSet): Set<CompiledValueSet> {
+  const refs: string[] = [];
+  for (const def of mappings.definitions) {
+    for (const c of def.criteria) {
+      if (c.kind === 'coded' || c.kind === 'measurement' || c.kind === 'weight-change' || c.kind === 'medication-days') refs.push(c.valueSet);
+      if (c.kind === 'exam') refs.push(...[c.findings, c.tests, c.grade?.valueSet].filter((r): r is string => r !== undefined));
+    }
+  }
+  return new Set(refs.flatMap((r) => mappings.valueSets.get(r) ?? []));
 }
 
 function displayHoldsAName(any: AnyName, display: string): boolean {
