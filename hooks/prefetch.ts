@@ -46,7 +46,9 @@ export const SPINE_PREFETCH: PrefetchTemplate[] = [
     required: true,
     read: false,
   },
-  { key: 'medicationRequests', query: `MedicationRequest?patient=${patientToken}`, required: false, read: false },
+  // US Core requires patient+intent (not patient alone); every intent but proposal and option is a
+  // medication the patient was given or reported taking.
+  { key: 'medicationRequests', query: `MedicationRequest?patient=${patientToken}&intent=order,plan,original-order,reflex-order,filler-order,instance-order`, required: false, read: false },
   { key: 'medicationStatements', query: `MedicationStatement?patient=${patientToken}`, required: false, read: false },
   // Examination findings (foot drop, saddle anaesthesia, Babinski, muscle strength, straight-leg raise):
   // exam Observations carry SNOMED CT findings no code list can enumerate, so they are asked for by
