@@ -363,11 +363,13 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (!facts.has('LEG') && !facts.has('ARM')) return undefined;
       const regions = ep.symptomRegions;
       const notes = [durationNote(facts)];
+      const unchecked = uncheckedRedFlags(facts);
+      if (unchecked) notes.push(unchecked.line);
       if (hasSevereP(facts)) notes.push(`Pain score at or above ${facts.settings.severePainScore}/10: severe.`);
       const trial = trialNote(facts);
       if (trial) notes.push(trial);
       const outcome: RowOutcome = {
-        summary: `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, no red flags: MRI ${regionText(regions)} spine if surgery or injection is considered`,
+        summary: `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, no red flags${unchecked ? ' on record' : ''}: MRI ${regionText(regions)} spine if surgery or injection is considered`,
         guidance: [
           `MRI ${regionText(regions)} spine without contrast is reasonable if the patient is a candidate for surgery or injection.`,
           'Refer to a spine specialist.',

@@ -15,6 +15,8 @@ import { forFhirServer, loadClinicalFixtures, unmetExpectations, type ClinicalFi
 const fixtures = loadClinicalFixtures();
 const DECISION_ROWS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8', 'D9', 'D10', 'D11', 'D12', 'D13', 'D14'];
 const SPEC_EDGE_CASES = ['statuses', 'units', 'windows', 'arm only', 'arm and leg', 'bilateral legs', 'age exactly 50', 'duplicate avoidance', 'no data'];
+/** The record shapes of issue 13 (real EHR shapes), each with at least one case. */
+const EHR_SHAPES = ['exam observation', 'procedure', 'imaging done', 'laterality', 'unknown is not absent', 'failed fetch', 'children'];
 
 let service: RunningService;
 let fhir: { baseUrl: string; stop(): Promise<void> };
@@ -38,6 +40,9 @@ describe('clinical suite coverage', () => {
   });
   it.each(SPEC_EDGE_CASES)('has a case for the edge case "%s"', (edge) => {
     expect(fixtures.filter(({ fixture }) => fixture.covers.includes(edge)).map((f) => f.file)).not.toEqual([]);
+  });
+  it.each(EHR_SHAPES)('has a case for the EHR shape "%s"', (shape) => {
+    expect(fixtures.filter(({ fixture }) => fixture.covers.includes(shape)).map((f) => f.file)).not.toEqual([]);
   });
 });
 
