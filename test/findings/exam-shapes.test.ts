@@ -15,7 +15,7 @@ function exam(code: Observation['code'], extra: Partial<Observation> = {}): Obse
 const text = (t: string) => ({ text: t });
 const sct = (code: string, display: string) => ({ coding: [{ system: SCT, code, display }] });
 const FOOT_DROP = sct('6077001', 'Foot drop');
-const LEFT_FOOT = [sct('22335008', 'Structure of left foot')];
+const LEFT_FOOT = sct('22335008', 'Structure of left foot');
 
 describe('the finding as the code', () => {
   it('counts with no value, with valueBoolean true, and with a positive answer; the side and limb come from bodySite', async () => {
@@ -61,7 +61,7 @@ describe('a grade', () => {
     [{ valueCodeableConcept: text('Reduced') }, 'present'],
     [{ valueCodeableConcept: text('Normal') }, 'absent'],
   ] as const)('%j -> %s', async (value, state) => {
-    expect(await stateOf('MOTOR', [exam(power, { bodySite: [sct('62175007', 'Structure of right lower limb')], ...value } as Partial<Observation>)])).toBe(state);
+    expect(await stateOf('MOTOR', [exam(power, { bodySite: sct('62175007', 'Structure of right lower limb'), ...value } as Partial<Observation>)])).toBe(state);
   });
 });
 
@@ -90,7 +90,7 @@ describe('the test as the code', () => {
     expect(await stateOf('SADDLE', [exam(text('Saddle sensation'), { valueString: 'intact' })])).toBe('absent');
   });
   it('a positive straight-leg raise is LEG with the side of its bodySite, and its exam date is not the onset', async () => {
-    const r = await evaluate([exam(text('Straight leg raise test'), { bodySite: [sct('32153003', 'Structure of left lower limb')], valueCodeableConcept: sct('10828004', 'Positive') })]);
+    const r = await evaluate([exam(text('Straight leg raise test'), { bodySite: sct('32153003', 'Structure of left lower limb'), valueCodeableConcept: sct('10828004', 'Positive') })]);
     expect(r.findings.LEG.state).toBe('present');
     expect(r.findings.LEG.laterality).toEqual(['left']);
     expect(r.findings.LEG.onset).toBeUndefined();
