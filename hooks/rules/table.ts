@@ -87,6 +87,20 @@ function trialNote(facts: Facts): string | undefined {
 
 const lumbarDrafts = (facts: Facts) => facts.reviewedImaging.filter((d) => d.region === 'lumbar');
 
+/** Prefetch keys in a clinician's words. */
+const DATA_NAMES: Record<string, string> = {
+  patient: 'patient demographics',
+  conditions: 'problems and diagnoses',
+  observations: 'vital signs and lab results',
+  examObservations: 'examination findings',
+  medicationRequests: 'medication orders',
+  medicationStatements: 'medication list',
+  serviceRequests: 'orders and referrals',
+  procedures: 'procedures',
+  diagnosticReports: 'imaging reports',
+  imagingStudies: 'imaging studies',
+};
+
 /**
  * Red-flag checks that could not be made, in one line, for the cards that say "no red flags": an
  * unknown is not an absent (issue 13). Only checks that bear on the judgement are named: night pain
@@ -112,7 +126,7 @@ export function uncheckedRedFlags(facts: Facts): { count: number; line: string }
     parts.push(`${f.label.toLowerCase()}${f.note ? ` (${f.note.replace(/^Not enough data: /, '').replace(/\.$/, '')})` : ''}`);
   }
   const gaps = Array.isArray(facts.input.record?.gaps) ? facts.input.record.gaps : [];
-  for (const gap of gaps) if (typeof gap?.key === 'string') parts.push(`${gap.key} not read`);
+  for (const gap of gaps) if (typeof gap?.key === 'string') parts.push(`${DATA_NAMES[gap.key] ?? gap.key} not read`);
   if (parts.length === 0) return undefined;
   return { count: parts.length, line: `Red-flag checks not made: ${parts.join('; ')}.` };
 }

@@ -1142,8 +1142,10 @@ function evaluateExam(c: Criterion<'exam'>, ctx: Ctx): Outcome {
         (req.nameMatcher !== undefined && requirementNamed(req.nameMatcher, required, resource.code));
       if (!ok) return;
     }
-    const ev = baseEvidence(ctx, c, 'Observation', { ...cand, display, byName: undefined } as Candidate, date);
-    if (cand.byName) ev.display = `${display} (matched by name; no code in the value set)`;
+    // The display carries the result ("Babinski reflex: Positive"); a name match says so after it.
+    const shown: Candidate = cand.coding ? { resource, coding: cand.coding, display } : { resource, display };
+    const ev = baseEvidence(ctx, c, 'Observation', shown, date);
+    if (cand.byName) ev.display = `${display}${byNameSuffix('Observation')}`;
     if (c.limbBySite && !ev.limb) {
       const sites = run(ctx, c.limbBySite.codings, resource);
       const inSet = (ref: string): boolean => {
