@@ -54,8 +54,8 @@ interface Ctx {
   findingId: FindingId;
   /** Per type, the resources whose names hold a name some fallback lists (built on first use). */
   named: Map<IndexedType, NamedResource[]>;
-  /** Observations by valueCodeableConcept code (exam findings carried as a value; built on first use). */
-  values?: Map<string, Json[]>;
+  /** Observations with a valueCodeableConcept, and by its codes (exam findings carried as a value; built on first use). */
+  values?: { byCode: Map<string, Json[]>; all: Json[] };
 }
 
 interface NamedResource {
@@ -969,13 +969,18 @@ export const NOT_ONSET = 'examination-date';
 type ExamRole = 'finding' | 'test' | 'grade';
 type Answer = 'positive' | 'negative' | 'none' | 'other';
 
-/** The codings of an Observation's valueCodeableConcept: read in place, once per call. */
-function valueIndex(ctx: Ctx): Map<string, Json[]> {
+/**
+ * Observations with a valueCodeableConcept, and their value codings by code: one walk per call, so
+ * each exam criterion reads only these (most Observations carry a number, not a concept).
+ */
+function valueIndex(ctx: Ctx): { byCode: Map<string, Json[]>; all: Json[] } {
   if (ctx.values) return ctx.values;
   const byCode = new Map<string, Json[]>();
+  const all: Json[] = [];
   const rec: unknown = ctx.record;
   for (const resource of isObject(rec) ? asArray(rec.observations) : []) {
     if (!isObject(resource) || !isObject(resource.valueCodeableConcept)) continue;
+    all.push(resource);
     for (const c of asArray(resource.valueCodeableConcept.coding)) {
       if (!isObject(c) || typeof c.code !== 'string') continue;
       let list = byCode.get(c.code);
@@ -983,14 +988,15 @@ function valueIndex(ctx: Ctx): Map<string, Json[]> {
       if (list[list.length - 1] !== resource) list.push(resource);
     }
   }
-  ctx.values = byCode;
-  return byCode;
+  ctx.values = { byCode, all };
+  return ctx.values;
 }
 
 /** Observations whose value (not code) is in the set, or names a listed name. */
 function eachValueCandidate(ctx: Ctx, vs: CompiledValueSet, visit: (cand: Candidate) => void): void {
   const seen = new Set<Json>();
-  for (const [code, resources] of valueIndex(ctx)) {
+  const values = valueIndex(ctx);
+  for (const [code, resources] of values.byCode) {
     if (!mayHold(vs, code)) continue;
     for (const resource of resources) {
       if (seen.has(resource)) continue;
@@ -1002,9 +1008,8 @@ function eachValueCandidate(ctx: Ctx, vs: CompiledValueSet, visit: (cand: Candid
     }
   }
   if (!vs.nameMatcher) return;
-  const rec: unknown = ctx.record;
-  for (const resource of isObject(rec) ? asArray(rec.observations) : []) {
-    if (!isObject(resource) || seen.has(resource) || !isObject(resource.valueCodeableConcept)) continue;
+  for (const resource of values.all) {
+    if (seen.has(resource) || !isObject(resource.valueCodeableConcept)) continue;
     const hit = nameHit(vs.nameMatcher, resource.valueCodeableConcept);
     if (hit === undefined) continue;
     if (readCodings(resource.valueCodeableConcept).some((c) => vs.excludes(c.system, c.code))) continue;
