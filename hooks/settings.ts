@@ -22,6 +22,10 @@ export const RuleSettingsSchema = z.object({
   duplicateLookbackDays: z.number().int().min(0).max(365),
   /** Pain score (LOINC 72514-3, 0-10) counted as severe on the persistent-radiculopathy card (S0). */
   severePainScore: z.number().min(0).max(10),
+  /** Spine imaging is not suggested again when a study of the region was done this recently or in the current episode (issue 13). */
+  imagingLookbackDays: z.number().int().min(0).max(730),
+  /** Below this age the adult low-value and conservative-care rules do not apply (every low-value source is adult-only). */
+  adultMinimumAge: z.number().int().min(0).max(25),
 });
 
 export type RuleSettings = z.infer<typeof RuleSettingsSchema>;
@@ -35,6 +39,8 @@ export const DEFAULT_RULE_SETTINGS: RuleSettings = Object.freeze({
   reassessWeeks: 4,
   duplicateLookbackDays: 7,
   severePainScore: 7,
+  imagingLookbackDays: 90,
+  adultMinimumAge: 18,
 });
 
 type SettingKey = keyof RuleSettings;
@@ -105,6 +111,22 @@ export const RULE_SETTINGS_DOC: readonly RuleSettingDoc[] = [
     default: '7',
     meaning: 'Pain score (0-10, LOINC 72514-3) counted as severe on the persistent-radiculopathy card.',
     source: 'S0',
+  },
+  {
+    env: 'RULE_IMAGING_LOOKBACK_DAYS',
+    key: 'imagingLookbackDays',
+    default: '90',
+    meaning:
+      'Spine MRI, CT or X-ray of a region (DiagnosticReport, ImagingStudy, Procedure) done this many days ago or in the current episode: a routine order for that region is not suggested again (review the report or refer); urgent and stat rows show the study and still offer the order when the red flag is newer than the study.',
+    source: 'ACR LBP V3 (imaging for surgical planning), Choosing Wisely (no repeat imaging without new findings)',
+  },
+  {
+    env: 'RULE_ADULT_MINIMUM_AGE',
+    key: 'adultMinimumAge',
+    default: '18',
+    meaning:
+      'Below this age no low-value rating and no adult conservative-care card; one card says the adult rules do not apply and radicular pain in a child warrants specialist assessment. Red-flag rows still fire.',
+    source: 'ACR Back Pain—Child; Choosing Wisely, ACR LBP (adult), HEDIS 18–75, CMS166 18–50',
   },
 ];
 

@@ -11,7 +11,8 @@ export type HookName = 'patient-view' | 'order-select' | 'order-sign';
  * that the cards mention.
  */
 export interface PrefetchTemplate {
-  key: keyof Omit<PatientRecord, 'gaps'>;
+  /** A PatientRecord list, or `examObservations` (exam Observations, merged into `observations`). */
+  key: keyof Omit<PatientRecord, 'gaps'> | 'examObservations';
   query: string;
   required: boolean;
   /** Single-resource read (`Patient/{{context.patientId}}`) rather than a search. */

@@ -1,5 +1,7 @@
 import type {
   Condition,
+  DiagnosticReport,
+  ImagingStudy,
   MedicationRequest,
   MedicationStatement,
   Observation,
@@ -24,6 +26,9 @@ export interface PatientRecord {
   /** Existing orders/referrals (physiotherapy, recent imaging, labs) for TRIAL and duplicate checks. */
   serviceRequests: ServiceRequest[];
   procedures: Procedure[];
+  /** Imaging already done (reports and studies, incl. outside centres) for the imaging duplicate checks. */
+  diagnosticReports: DiagnosticReport[];
+  imagingStudies: ImagingStudy[];
   /** Optional data that could not be retrieved; the cards say so instead of guessing. */
   gaps: DataGap[];
 }
@@ -43,6 +48,8 @@ export function emptyRecord(): PatientRecord {
     medicationRequests: [],
     serviceRequests: [],
     procedures: [],
+    diagnosticReports: [],
+    imagingStudies: [],
     gaps: [],
   };
 }

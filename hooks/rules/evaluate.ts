@@ -9,7 +9,7 @@ import type {
 import type { Coding } from '../../src/cards/types.js';
 import type { RuleSettings } from '../settings.js';
 import type { RuleInput } from '../types.js';
-import { deriveFacts, type Facts } from './facts.js';
+import { deriveFacts, parseDateMs, type Facts } from './facts.js';
 import type { RuleKnowledge } from './knowledge.js';
 import { findCoverage, priorityRank } from './orders.js';
 import { RULES_IN_ORDER } from './table.js';
@@ -69,6 +69,24 @@ function reasonReferences(outcome: RowOutcome): string[] {
   return [...refs];
 }
 
+/**
+ * When the row's reason for imaging was last recorded: the newest evidence date among its fired
+ * findings, the episode's onset included (cancer history plus back pain that began after the last
+ * MRI is new). Undefined when none is dated: a prior study then cannot be shown to postdate it.
+ */
+const EPISODE_FINDINGS = new Set<FindingId>(['PAIN', 'TRIAL']);
+function redFlagSince(outcome: RowOutcome): number | undefined {
+  let newest: number | undefined;
+  for (const f of outcome.fired) {
+    if (EPISODE_FINDINGS.has(f.id)) continue;
+    for (const e of f.evidence) {
+      const ms = parseDateMs(e.date);
+      if (ms !== undefined && (newest === undefined || ms > newest)) newest = ms;
+    }
+  }
+  return newest;
+}
+
 function overrideCodings(codes: readonly string[] | undefined, knowledge: RuleKnowledge): Coding[] {
   return (codes ?? []).flatMap((code) => {
     const coding = knowledge.overrideReasons.get(code);
@@ -122,10 +140,10 @@ export function evaluateRules(input: RuleInput, settings: RuleSettings, knowledg
   for (const { owner, need, reasonRefs } of owners.values()) {
     const def = knowledge.orders.get(need.key);
     if (!def) continue; // the loader guarantees the keys the table uses
-    const coverage = findCoverage(def, need.priority, facts);
+    const coverage = findCoverage(def, need.priority, facts, redFlagSince(owner.outcome));
     if (coverage) {
       coverageNotes.set(owner, [...(coverageNotes.get(owner) ?? []), coverage.note]);
-      continue;
+      if (!coverage.stillSuggest) continue;
     }
     const suggestion: OrderSuggestion = {
       key: def.key,

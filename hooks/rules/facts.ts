@@ -41,6 +41,19 @@ export interface MotorFacts {
   regions: SpinalRegion[];
 }
 
+/** Spine imaging already done: a report, a study (here or at an outside centre) or an imaging procedure. */
+export interface PriorImaging extends ImagingClass {
+  /** `DiagnosticReport/abc`, for the card. */
+  reference: string;
+  /** As charted: the report's or study's name. */
+  display: string;
+  /** ISO date of the study (effective, started or performed; else issued). */
+  date: string;
+  dateMs: number;
+  /** Who performed or reported it, when charted (an outside centre). */
+  performer?: string;
+}
+
 export interface Facts {
   input: RuleInput;
   settings: RuleSettings;
@@ -59,6 +72,14 @@ export interface Facts {
   /** Every draft order in context, as resources, for duplicate checks. */
   allDrafts: FhirResource[];
   patientId: string;
+  /** Completed years from Patient.birthDate; undefined when unknown. */
+  ageYears?: number;
+  /** Under RULE_ADULT_MINIMUM_AGE: the adult low-value and conservative-care rules do not apply. */
+  child: boolean;
+  /** Any examination charted (an exam Observation or an exam finding): without it motor, saddle and UMN signs were not checked. */
+  examRecorded: boolean;
+  /** Spine imaging already done, newest first. */
+  priorImaging: PriorImaging[];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -136,10 +157,14 @@ function deriveEpisode(finding: (id: FindingId) => Finding, nowMs: number): Epis
   const onsetMissing: FindingId[] = [];
   let earliest: number | undefined;
   let onset: string | undefined;
+  const examOnly: FindingId[] = [];
   for (const id of present) {
     const ms = parseDateMs(finding(id).onset);
     if (ms === undefined || ms > nowMs) {
-      onsetMissing.push(id);
+      // Sciatica found on examination (a positive straight-leg raise) has no onset of its own: the
+      // episode's onset is the back or leg pain's, when one is recorded.
+      if (finding(id).evidence.every((e) => e.qualifiers?.includes('examination-date'))) examOnly.push(id);
+      else onsetMissing.push(id);
       continue;
     }
     if (earliest === undefined || ms < earliest) {
@@ -147,6 +172,7 @@ function deriveEpisode(finding: (id: FindingId) => Finding, nowMs: number): Epis
       onset = finding(id).onset;
     }
   }
+  if (earliest === undefined) onsetMissing.push(...examOnly);
   const symptomRegions: SpinalRegion[] = [];
   if (present.includes('ARM')) symptomRegions.push('cervical');
   if (present.includes('LEG')) symptomRegions.push('lumbar');
@@ -223,6 +249,123 @@ function isEpiduralAbscess(e: Evidence): boolean {
   return (e.qualifiers?.includes('epidural-abscess') ?? false) || (e.code !== undefined && EPIDURAL_ABSCESS_CODES.has(e.code.code));
 }
 
+const REPORT_DONE = new Set(['final', 'amended', 'corrected', 'appended', 'preliminary', 'partial']);
+const STUDY_DONE = new Set(['available']);
+const PROCEDURE_DONE = new Set(['completed', 'in-progress']);
+
+/** Region and modality named in words, for reports and studies coded only locally or by text. */
+function classifyByText(texts: string[], modalities: string[]): ImagingClass | undefined {
+  const text = texts.join(' ');
+  const region = /\b(lumbar|lumbosacral|l-?spine|ls[- ]spine)\b/i.test(text)
+    ? 'lumbar'
+    : /\b(cervical|c-?spine)\b/i.test(text)
+      ? 'cervical'
+      : /\b(thoracic|t-?spine|dorsal spine)\b/i.test(text)
+        ? 'thoracic'
+        : undefined;
+  if (!region) return undefined;
+  const mods = new Set(modalities.map((m) => m.toUpperCase()));
+  const modality =
+    mods.has('MR') || /\b(mri?|magnetic resonance)\b/i.test(text)
+      ? 'MR'
+      : mods.has('CT') || /\b(ct|computed tomography)\b/i.test(text)
+        ? 'CT'
+        : mods.has('CR') || mods.has('DX') || /\b(x-?ray|xr|radiograph\w*)\b/i.test(text)
+          ? 'XR'
+          : undefined;
+  return modality ? { region, modality } : undefined;
+}
+
+function conceptTexts(concept: unknown): string[] {
+  if (!isRecord(concept)) return [];
+  const out: string[] = [];
+  if (typeof concept.text === 'string') out.push(concept.text);
+  if (Array.isArray(concept.coding)) for (const c of concept.coding) if (isRecord(c) && typeof c.display === 'string') out.push(c.display);
+  return out;
+}
+
+function codingsOf(concept: unknown): { system?: string; code?: string }[] {
+  return isRecord(concept) && Array.isArray(concept.coding) ? (concept.coding.filter(isRecord) as { system?: string; code?: string }[]) : [];
+}
+
+/** Spine imaging already done, from reports, studies and imaging procedures; unreadable ones are skipped. */
+function derivePriorImaging(record: unknown, knowledge: RuleKnowledge, nowMs: number): PriorImaging[] {
+  if (!isRecord(record)) return [];
+  const out: PriorImaging[] = [];
+  const add = (resource: Record<string, unknown>, type: string, concepts: unknown[], modalities: string[], dates: unknown[], performer?: string): void => {
+    let cls: ImagingClass | undefined;
+    for (const concept of concepts) {
+      for (const coding of codingsOf(concept)) {
+        cls = knowledge.classifyImagingCoding(coding);
+        if (cls) break;
+      }
+      if (cls) break;
+    }
+    cls ??= classifyByText(concepts.flatMap(conceptTexts).concat(typeof resource.description === 'string' ? [resource.description] : []), modalities);
+    if (!cls) return;
+    const date = dates.find((d) => parseDateMs(d) !== undefined) as string | undefined;
+    const dateMs = parseDateMs(date);
+    // An undated or future study cannot be placed against the red flag; it is not used.
+    if (date === undefined || dateMs === undefined || dateMs > nowMs + 24 * 3600 * 1000) return;
+    const display = concepts.flatMap(conceptTexts)[0] ?? (typeof resource.description === 'string' ? resource.description : `${cls.region} spine ${cls.modality}`);
+    const id = typeof resource.id === 'string' ? resource.id : '';
+    const item: PriorImaging = { ...cls, reference: `${type}/${id}`, display, date, dateMs };
+    if (performer) item.performer = performer;
+    out.push(item);
+  };
+  const performerOf = (r: Record<string, unknown>): string | undefined => {
+    const p = Array.isArray(r.performer) ? r.performer.find((x) => isRecord(x) && typeof x.display === 'string') : undefined;
+    return isRecord(p) ? String(p.display) : undefined;
+  };
+  const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
+  for (const r of list(record.diagnosticReports)) {
+    if (typeof r.status !== 'string' || !REPORT_DONE.has(r.status)) continue;
+    const period = isRecord(r.effectivePeriod) ? r.effectivePeriod : {};
+    add(r, 'DiagnosticReport', [r.code], [], [r.effectiveDateTime, period.start, r.issued], performerOf(r));
+  }
+  for (const r of list(record.imagingStudies)) {
+    if (typeof r.status !== 'string' || !STUDY_DONE.has(r.status)) continue;
+    const series = list(r.series);
+    const modalities = [...(Array.isArray(r.modality) ? r.modality : []), ...series.map((x) => x.modality)].flatMap((m) => (isRecord(m) && typeof m.code === 'string' ? [m.code] : []));
+    const concepts: unknown[] = [...(Array.isArray(r.procedureCode) ? r.procedureCode : []), ...series.map((x) => x.bodySite).filter(isRecord).map((site) => ({ coding: [site] }))];
+    add(r, 'ImagingStudy', concepts, modalities, [r.started]);
+  }
+  for (const r of list(record.procedures)) {
+    if (typeof r.status !== 'string' || !PROCEDURE_DONE.has(r.status)) continue;
+    const period = isRecord(r.performedPeriod) ? r.performedPeriod : {};
+    const performer = Array.isArray(r.performer) ? r.performer.map((p) => (isRecord(p) && isRecord(p.actor) ? p.actor.display : undefined)).find((d) => typeof d === 'string') : undefined;
+    add(r, 'Procedure', [r.code], [], [r.performedDateTime, period.start], typeof performer === 'string' ? performer : undefined);
+  }
+  return out.sort((a, b) => b.dateMs - a.dateMs);
+}
+
+const EXAM_CATEGORY = 'exam';
+
+/** Whether an examination is on record: an exam Observation, or an exam finding the findings engine read. */
+function deriveExamRecorded(record: unknown, finding: (id: FindingId) => Finding): boolean {
+  if ((['MOTOR', 'SADDLE', 'MYELO', 'CES'] as const).some((id) => finding(id).evidence.some((e) => e.qualifiers?.includes('examination')))) return true;
+  if (!isRecord(record) || !Array.isArray(record.observations)) return false;
+  for (const o of record.observations) {
+    if (!isRecord(o) || !Array.isArray(o.category)) continue;
+    for (const cat of o.category) {
+      if (isRecord(cat) && Array.isArray(cat.coding) && cat.coding.some((c) => isRecord(c) && c.code === EXAM_CATEGORY)) return true;
+    }
+  }
+  return false;
+}
+
+function ageInYears(record: unknown, nowMs: number): number | undefined {
+  const patient = isRecord(record) && isRecord(record.patient) ? record.patient : undefined;
+  const birth = typeof patient?.birthDate === 'string' ? patient.birthDate : undefined;
+  if (!birth || !Number.isFinite(nowMs) || !/^\d{4}(-\d{2}(-\d{2})?)?$/.test(birth)) return undefined;
+  const now = new Date(nowMs);
+  const [y, m = 1, d = 1] = birth.split('-').map(Number) as [number, number?, number?];
+  let age = now.getUTCFullYear() - y;
+  if (now.getUTCMonth() + 1 < m || (now.getUTCMonth() + 1 === m && now.getUTCDate() < d)) age--;
+  // A year-only birth date is placed on 1 January: the youngest it can be is one year less.
+  return birth.length === 4 ? Math.max(0, age - 1) : age;
+}
+
 function safeResources(value: unknown): FhirResource[] {
   return Array.isArray(value) ? (value.filter(isRecord) as unknown as FhirResource[]) : [];
 }
@@ -258,7 +401,8 @@ export function deriveFacts(input: RuleInput, settings: RuleSettings, knowledge:
   const advisesOn = isRecord(input.service) ? input.service.advisesOn : 'nothing';
   const patientId = isRecord(input.context) && typeof input.context.patientId === 'string' ? input.context.patientId : '';
 
-  return {
+  const ageYears = ageInYears(input.record, nowMs);
+  const facts: Facts = {
     input,
     settings,
     knowledge,
@@ -273,5 +417,10 @@ export function deriveFacts(input: RuleInput, settings: RuleSettings, knowledge:
     reviewedImaging,
     allDrafts: safeResources(input.allDraftOrders),
     patientId,
+    child: ageYears !== undefined && ageYears < settings.adultMinimumAge,
+    examRecorded: deriveExamRecorded(input.record, finding),
+    priorImaging: derivePriorImaging(input.record, knowledge, nowMs),
   };
+  if (ageYears !== undefined) facts.ageYears = ageYears;
+  return facts;
 }

@@ -1,5 +1,5 @@
 import type { OrderPriority } from '../../src/cards/recommendation.js';
-import { classifyImagingOrder, orderCodings, parseDateMs, type Facts } from './facts.js';
+import { classifyImagingOrder, orderCodings, parseDateMs, type Facts, type PriorImaging } from './facts.js';
 import type { OrderDefinition } from './knowledge.js';
 
 /**
@@ -10,14 +10,15 @@ import type { OrderDefinition } from './knowledge.js';
  */
 
 export interface Coverage {
-  /** Shown on the card instead of the suggestion. */
+  /** Shown on the card instead of the suggestion (or beside it, with `stillSuggest`). */
   note: string;
+  /** The order is still offered: an urgent row whose red flag is newer than the prior study. */
+  stillSuggest?: boolean;
 }
 
 const PRIORITY_RANK: Record<string, number> = { routine: 0, urgent: 1, asap: 2, stat: 3 };
 const DAY_MS = 24 * 3600 * 1000;
 const LIVE_REQUEST_STATUSES = new Set(['active', 'completed', 'on-hold']);
-const DONE_PROCEDURE_STATUSES = new Set(['completed', 'in-progress']);
 const RESULT_STATUSES = new Set(['final', 'amended', 'corrected', 'preliminary']);
 
 export function priorityRank(priority: string | undefined): number {
@@ -102,8 +103,40 @@ function list(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : NONE;
 }
 
+function studyText(p: PriorImaging): string {
+  return `${p.display} on ${p.date.slice(0, 10)}${p.performer ? ` (${p.performer})` : ''}`;
+}
+
+/**
+ * Imaging already done (issue 13). The 7-day window of the spec is for labs; for imaging:
+ * - routine: not suggested again when a study of the region was done within RULE_IMAGING_LOOKBACK_DAYS
+ *   or since the episode began; the card names the study and says to review the report or refer.
+ * - urgent or stat (a red flag): the card names the prior study; the order is still offered when the
+ *   red flag was recorded after the study (or its date is unknown), else the report is to be reviewed.
+ * Any modality of the region counts for a routine order (an X-ray does not replace an MRI for a red
+ * flag, so urgent rows look at the same modality only).
+ */
+function priorStudyCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts, redFlagSinceMs: number | undefined): Coverage | undefined {
+  if (!Number.isFinite(facts.nowMs)) return undefined;
+  const lookbackStart = facts.nowMs - facts.settings.imagingLookbackDays * DAY_MS;
+  const episodeStart = parseDateMs(facts.episode.onset);
+  const from = episodeStart !== undefined ? Math.min(lookbackStart, episodeStart) : lookbackStart;
+  const urgent = priorityRank(priority) > 0;
+  const study = facts.priorImaging.find(
+    (p) => p.region === order.region && p.dateMs >= from && (urgent ? p.modality === order.modality : p.modality === order.modality || order.modality === 'MR'),
+  );
+  if (!study) return undefined;
+  if (!urgent) {
+    return { note: `${order.display}: not suggested again; ${studyText(study)} was done already: review the report, or refer to a spine specialist.` };
+  }
+  if (redFlagSinceMs === undefined || redFlagSinceMs > study.dateMs) {
+    return { note: `Prior study: ${studyText(study)}. The red flag is newer than that study, so ${order.display} is still offered.`, stillSuggest: true };
+  }
+  return { note: `${order.display}: not suggested; ${studyText(study)} was done after the red flag was recorded: review that report now.` };
+}
+
 /** Why `order` should not be suggested again, or undefined when it should. */
-export function findCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts): Coverage | undefined {
+export function findCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts, redFlagSinceMs?: number): Coverage | undefined {
   for (const draft of facts.allDrafts) {
     if (!matches(draft, order, facts)) continue;
     const d = draft as unknown as Record<string, unknown>;
@@ -125,15 +158,8 @@ export function findCoverage(order: OrderDefinition, priority: OrderPriority, fa
     }
   }
   if (order.kind === 'imaging') {
-    for (const proc of list(record.procedures)) {
-      if (!isRecord(proc) || typeof proc.status !== 'string' || !DONE_PROCEDURE_STATUSES.has(proc.status)) continue;
-      if (!matches(proc, order, facts)) continue;
-      const period = isRecord(proc.performedPeriod) ? proc.performedPeriod : {};
-      const when = parseDateMs(proc.performedDateTime) ?? parseDateMs(period.start);
-      if (withinLookback(when, facts)) {
-        return { note: `${order.display}: done in the last ${lookback} days (${idOf(proc)}).` };
-      }
-    }
+    const prior = priorStudyCoverage(order, priority, facts, redFlagSinceMs);
+    if (prior) return prior;
   }
   if (order.resultCodes && order.resultCodes.length > 0) {
     const wanted = codeSetsOf(order).result;

@@ -14,7 +14,7 @@ import { aorticEmergency, MIMICKER_RULES, MYELOMA_GUIDANCE, myelomaOnlyOutcome, 
 /** Findings that make up D1–D7. Conservative-care and low-value cards list those that are unknown. */
 export const RED_FLAG_FINDINGS: FindingId[] = [
   'CES', 'URET', 'UINC', 'FINC', 'SADDLE', 'MOTOR', 'MYELO', 'BILAT', 'CA', 'AGE50', 'WTLOSS', 'NIGHT',
-  'FEVER', 'ESR', 'CRP', 'SPINF', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK',
+  'FEVER', 'ESR', 'CRP', 'SPINF', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK', 'SPPROC',
 ];
 const RED_FLAG_TOPICS: CardTopic[] = [
   'cauda-equina', 'myelopathy', 'motor-deficit', 'malignancy-suspected', 'infection-suspected', 'elevated-risk', 'bilateral-radiculopathy',
@@ -87,6 +87,70 @@ function trialNote(facts: Facts): string | undefined {
 }
 
 const lumbarDrafts = (facts: Facts) => facts.reviewedImaging.filter((d) => d.region === 'lumbar');
+
+/** Prefetch keys in a clinician's words. */
+const DATA_NAMES: Record<string, string> = {
+  patient: 'patient demographics',
+  conditions: 'problems and diagnoses',
+  observations: 'vital signs and lab results',
+  examObservations: 'examination findings',
+  medicationRequests: 'medication orders',
+  medicationStatements: 'medication list',
+  serviceRequests: 'orders and referrals',
+  procedures: 'procedures',
+  diagnosticReports: 'imaging reports',
+  imagingStudies: 'imaging studies',
+};
+
+/**
+ * Red-flag checks that could not be made, in one line, for the cards that say "no red flags": an
+ * unknown is not an absent (issue 13). Only checks that bear on the judgement are named: night pain
+ * and weight loss only when age over 50 is present or unknown (D4 needs both); ESR and CRP are
+ * results of tests the red flags would order, not checks a clinician is expected to have made.
+ */
+export function uncheckedRedFlags(facts: Facts): { count: number; line: string } | undefined {
+  const parts: string[] = [];
+  const examFindings = ['MOTOR', 'SADDLE', 'MYELO'] as const;
+  if (!facts.examRecorded && !examFindings.some(facts.has)) {
+    parts.push('neurological examination (motor power, saddle sensation, reflexes) not on record');
+  }
+  const age50 = facts.finding('AGE50').state;
+  const skip = new Set<FindingId>(['ESR', 'CRP']);
+  if (age50 === 'absent') {
+    skip.add('NIGHT');
+    skip.add('WTLOSS');
+  }
+  for (const id of RED_FLAG_FINDINGS) {
+    if (skip.has(id)) continue;
+    const f = facts.finding(id);
+    if (f.state !== 'unknown') continue;
+    parts.push(`${f.label.toLowerCase()}${f.note ? ` (${f.note.replace(/^Not enough data: /, '').replace(/\.$/, '')})` : ''}`);
+  }
+  const gaps = Array.isArray(facts.input.record?.gaps) ? facts.input.record.gaps : [];
+  for (const gap of gaps) if (typeof gap?.key === 'string') parts.push(`${DATA_NAMES[gap.key] ?? gap.key} not read`);
+  if (parts.length === 0) return undefined;
+  return { count: parts.length, line: `Red-flag checks not made: ${parts.join('; ')}.` };
+}
+
+/**
+ * D6 when the only factor is prior lumbar surgery: ACR LBP V5 rates MRI with and without contrast
+ * usually appropriate for new or progressing symptoms after lumbar surgery, so the card says that
+ * rather than "X-ray first", and imaging is never rated low value.
+ */
+function priorLumbarSurgeryOnly(facts: Facts, factors: readonly FindingId[]): RowOutcome | undefined {
+  if (factors.length !== 1 || factors[0] !== 'FXRISK' || (facts.settings.feverRequiresRiskFactor && facts.has('FEVER'))) return undefined;
+  const ev = facts.finding('FXRISK').evidence;
+  if (ev.length === 0 || !ev.every((e) => e.qualifiers?.includes('lumbar-surgery'))) return undefined;
+  return {
+    summary: 'Prior lumbar surgery: imaging is not low value; MRI lumbar spine with and without contrast if symptoms are new or progressing',
+    guidance: [
+      'After lumbar surgery, new or progressing back or leg symptoms: MRI lumbar spine with and without contrast is usually appropriate (ACR LBP V5); it separates scar from recurrent disc.',
+      'Review the operation note and any post-operative imaging; consider referral back to the operating spine team.',
+    ],
+    fired: facts.fired('FXRISK', 'LBP', 'LEG', 'ARM'),
+    orders: [...mri(['lumbar'], 'wwo', 'routine', false)],
+  };
+}
 
 export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   // First, so that it sorts first among critical cards (hooks/rules/mimickers.ts).
@@ -207,9 +271,9 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     indicator: 'warning',
     sources: ['ACR-LBP', 'S0', 'S1'],
     phase: 1,
-    reads: ['FEVER', 'ESR', 'CRP', 'SPINF', 'IVDU', 'IMMUNO', 'HIV'],
+    reads: ['FEVER', 'ESR', 'CRP', 'SPINF', 'IVDU', 'IMMUNO', 'HIV', 'SPPROC'],
     evaluate(facts) {
-      const riskFactor = facts.has('IVDU') || facts.has('IMMUNO') || facts.has('HIV');
+      const riskFactor = facts.has('IVDU') || facts.has('IMMUNO') || facts.has('HIV') || facts.has('SPPROC');
       // Conflict (3): ACP 2007 wants fever plus a risk factor; S0 and ACR V7 accept fever alone (default).
       const feverCounts = facts.has('FEVER') && (!facts.settings.feverRequiresRiskFactor || riskFactor);
       const labsRaised = facts.has('ESR') || facts.has('CRP');
@@ -217,7 +281,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (!spinf && !(facts.episode.present && (feverCounts || labsRaised))) return undefined;
       const spinfRegions = facts.finding('SPINF').evidence.flatMap((e) => (e.region ? [e.region] : []));
       const regions = spinfRegions.length > 0 ? [...new Set(spinfRegions)] : painRegions(facts);
-      const fired = facts.fired('SPINF', ...(feverCounts ? (['FEVER'] as const) : []), 'ESR', 'CRP', 'IVDU', 'IMMUNO', 'HIV', 'LBP', 'LEG', 'ARM');
+      const fired = facts.fired('SPINF', ...(feverCounts ? (['FEVER'] as const) : []), 'ESR', 'CRP', 'IVDU', 'IMMUNO', 'HIV', 'SPPROC', 'LBP', 'LEG', 'ARM');
       const extraSources = facts.settings.feverRequiresRiskFactor ? ['ACP07'] : [];
       if (facts.epiduralAbscess) {
         return {
@@ -274,10 +338,12 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     indicator: 'info',
     sources: ['ACP07', 'ACR-LBP', 'HEDIS'],
     phase: 2,
-    reads: ['WTLOSS', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK'],
+    reads: ['WTLOSS', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK', 'SPPROC'],
     evaluate(facts, firedBefore) {
       if (!facts.episode.present || anyRedFlag(firedBefore)) return undefined;
-      const factors = (['WTLOSS', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK'] as const).filter(facts.has);
+      const factors = (['WTLOSS', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK', 'SPPROC'] as const).filter(facts.has);
+      const surgery = priorLumbarSurgeryOnly(facts, factors);
+      if (surgery) return surgery;
       // Fever held back from D5 by RULE_FEVER_REQUIRES_RISK_FACTOR is still shown, never dropped.
       const heldFever = facts.settings.feverRequiresRiskFactor && facts.has('FEVER');
       if (factors.length === 0 && !heldFever) return undefined;
@@ -289,6 +355,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         ...(aorticEmergency(firedBefore) ? [] : [`Conservative trial and reassess within ${facts.settings.reassessWeeks} weeks.`]),
       ];
       if (!fxOnly) guidance.splice(1, 0, 'ESR and CBC.');
+      if (factors.includes('SPPROC')) guidance.push('Recent spinal procedure: ask about fever and wound problems, and re-check for infection if pain worsens.');
       const notes = heldFever
         ? ['Fever without IV drug use, immunosuppression or HIV: the infection card is withheld by setting RULE_FEVER_REQUIRES_RISK_FACTOR (ACP 2007). Re-check for infection.']
         : [];
@@ -316,17 +383,19 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     reads: [...RED_FLAG_FINDINGS, 'PAIN', 'TRIAL'],
     evaluate(facts, firedBefore) {
       const ep = facts.episode;
-      if (anyRedFlag(firedBefore) || aorticEmergency(firedBefore) || ep.weeks === undefined || ep.weeks < facts.settings.conservativeWindowWeeks) return undefined;
+      if (facts.child || anyRedFlag(firedBefore) || aorticEmergency(firedBefore) || ep.weeks === undefined || ep.weeks < facts.settings.conservativeWindowWeeks) return undefined;
       if (!facts.has('LEG') && !facts.has('ARM')) return undefined;
       const regions = ep.symptomRegions;
       const notes = [durationNote(facts)];
       const flags = noRedFlagsPhrase(facts, firedBefore);
       if (flags.note) notes.push(flags.note);
+      const unchecked = uncheckedRedFlags(facts);
+      if (unchecked) notes.push(unchecked.line);
       if (hasSevereP(facts)) notes.push(`Pain score at or above ${facts.settings.severePainScore}/10: severe.`);
       const trial = trialNote(facts);
       if (trial) notes.push(trial);
       const outcome: RowOutcome = {
-        summary: `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, ${flags.phrase}: MRI ${regionText(regions)} spine if surgery or injection is considered`,
+        summary: `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, ${flags.phrase}${unchecked ? ' on record' : ''}: MRI ${regionText(regions)} spine if surgery or injection is considered`,
         guidance: [
           `MRI ${regionText(regions)} spine without contrast is reasonable if the patient is a candidate for surgery or injection.`,
           'Refer to a spine specialist.',
@@ -350,7 +419,8 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     evaluate(facts, firedBefore) {
       const drafts = lumbarDrafts(facts);
       const ep = facts.episode;
-      if (!facts.orderContext || drafts.length === 0 || anyRedFlag(firedBefore) || aorticEmergency(firedBefore)) return undefined;
+      // Every low-value source is adult-only (Choosing Wisely, ACR LBP, HEDIS 18–75, CMS166 18–50).
+      if (facts.child || !facts.orderContext || drafts.length === 0 || anyRedFlag(firedBefore) || aorticEmergency(firedBefore)) return undefined;
       if (!facts.has('LBP') && !facts.has('LEG')) return undefined;
       // D11: at or beyond the window imaging may be appropriate; unknown onset is D13, never a guess.
       if (ep.weeks === undefined || ep.weeks >= facts.settings.conservativeWindowWeeks) return undefined;
@@ -359,12 +429,14 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const notes = [durationNote(facts)];
       const flags = noRedFlagsPhrase(facts, firedBefore);
       if (flags.note) notes.push(flags.note);
+      const unchecked = uncheckedRedFlags(facts);
+      if (unchecked) notes.push(unchecked.line);
       if (facts.has('AGE50')) notes.push('Age over 50 alone does not make imaging appropriate (ACP 2007; HEDIS spans ages 18–75).');
       const withdrawable = drafts.filter((d) => d.resourceId !== undefined);
       for (const d of drafts) if (!d.resourceId) notes.push(`The draft "${d.display}" has no id: withdraw it by hand.`);
       const what = drafts.length === 1 ? `the draft lumbar ${drafts[0]?.modality ?? ''}`.trim() : 'the draft lumbar imaging';
       return {
-        summary: `Low-value imaging: ${flags.phrase} and pain under ${facts.settings.conservativeWindowWeeks} weeks; consider withdrawing ${what}`,
+        summary: `Low-value imaging: ${flags.phrase} ${unchecked ? 'on record' : 'found'} and pain under ${facts.settings.conservativeWindowWeeks} weeks; consider withdrawing ${what}`,
         guidance: [
           `Imaging in the first ${facts.settings.conservativeWindowWeeks} weeks of back pain without red flags does not improve outcomes (Choosing Wisely, ACR V1, HEDIS/CMS166).`,
           ...conservativeGuidance(facts.settings),
@@ -386,7 +458,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     phase: 3,
     reads: ['LBP', 'LEG', 'ARM'],
     evaluate(facts, firedBefore) {
-      if (!facts.orderContext || facts.reviewedImaging.length === 0 || anyRedFlag(firedBefore) || aorticEmergency(firedBefore)) return undefined;
+      if (facts.child || !facts.orderContext || facts.reviewedImaging.length === 0 || anyRedFlag(firedBefore) || aorticEmergency(firedBefore)) return undefined;
       const ep = facts.episode;
       if (!ep.present) {
         return {
@@ -412,6 +484,30 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     },
   },
 
+  'child-back-pain': {
+    row: 'P1',
+    topic: 'child-back-pain',
+    indicator: 'info',
+    sources: ['ACR-CHILD'],
+    phase: 3,
+    reads: ['LBP', 'LEG', 'ARM'],
+    evaluate(facts) {
+      if (!facts.child || (!facts.episode.present && facts.reviewedImaging.length === 0)) return undefined;
+      const radicular = facts.has('LEG') || facts.has('ARM');
+      return {
+        summary: `Back pain in a child (age ${facts.ageYears ?? 'under 18'}): adult imaging rules do not apply${radicular ? '; radicular pain needs specialist assessment' : ''}`,
+        guidance: [
+          `The adult low-value and conservative-care rules (Choosing Wisely, ACR low back pain, HEDIS 18–75, CMS166 18–50) are not applied under ${facts.settings.adultMinimumAge}.`,
+          radicular
+            ? 'Radicular (leg or arm) pain is uncommon in a child and warrants specialist assessment (paediatric orthopaedics or spine); ACR Back Pain—Child guides imaging.'
+            : 'Persistent or night pain, fever, weight loss or neurological signs in a child warrant specialist assessment; ACR Back Pain—Child guides imaging.',
+          'Red flags are checked as for adults; see any other card.',
+        ],
+        fired: facts.fired('LBP', 'LEG', 'ARM'),
+      };
+    },
+  },
+
   'conservative-care': {
     row: 'D8',
     topic: 'conservative-care',
@@ -422,7 +518,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     evaluate(facts, firedBefore) {
       const ep = facts.episode;
       // D10 already carries this guidance next to its withdrawal suggestion: one card, not two.
-      if (!ep.present || anyRedFlag(firedBefore) || aorticEmergency(firedBefore) || firedBefore.has('low-value-imaging')) return undefined;
+      if (facts.child || !ep.present || anyRedFlag(firedBefore) || aorticEmergency(firedBefore) || firedBefore.has('low-value-imaging')) return undefined;
       const window = facts.settings.conservativeWindowWeeks;
       const early = ep.weeks === undefined || ep.weeks < window;
       // Conflict (5): past the window, draft lumbar imaging with no conservative care on record gets the ACR V2 note.
@@ -433,6 +529,8 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const notes = [durationNote(facts)];
       const flags = noRedFlagsPhrase(facts, firedBefore);
       if (flags.note) notes.push(flags.note);
+      const unchecked = uncheckedRedFlags(facts);
+      if (unchecked) notes.push(unchecked.line);
       if (ep.weeks === undefined) notes.push(`This advice assumes an episode under ${window} weeks; if it has lasted longer, reassess for persistent radiculopathy.`);
       if (lateWithoutTrial && trial) notes.push(trial);
       const extraSources: string[] = [];
@@ -453,7 +551,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       return {
         summary: lateWithoutTrial
           ? 'No conservative care on record: try NSAID, physiotherapy and activity before imaging (ACR V2)'
-          : `${flags.note ? 'No spinal red flag found' : 'No red flags found'}: conservative care (stay active, ${analgesic}, heat, physio)${armOnly ? `; reassess in ${facts.settings.reassessWeeks}–${window} weeks` : '; no imaging now'}`,
+          : `${flags.note ? 'No spinal red flag' : 'No red flags'} ${unchecked ? `on record (${unchecked.count} not checked)` : 'found'}: conservative care (stay active, ${analgesic}, heat, physio)${armOnly ? `; reassess in ${facts.settings.reassessWeeks}–${window} weeks` : '; no imaging now'}`,
         guidance: [...conservativeGuidance(facts.settings), ...(early && !armOnly ? [`No lumbar imaging in the first ${window} weeks without red flags.`] : [])],
         fired: facts.fired('LBP', 'LEG', 'ARM', 'PAIN', 'TRIAL'),
         notes,

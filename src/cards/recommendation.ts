@@ -28,13 +28,16 @@ export const CARD_TOPICS = [
   'spinal-stenosis',
   'neuropathy-workup',
   'hip-pathology',
+  // issue 13: children (under RULE_ADULT_MINIMUM_AGE), outside the adult decision table
+  'child-back-pain',
 ] as const;
 export type CardTopic = (typeof CARD_TOPICS)[number];
 
 export type Indicator = Card['indicator'];
 export type OrderPriority = 'stat' | 'urgent' | 'routine';
+/** D1–D13: the decision table; M1–M8: the mimickers; P1: children, to whom the adult table's judgements do not apply. */
 export type DecisionRowId = 'D1' | 'D2' | 'D3' | 'D4' | 'D5' | 'D6' | 'D7' | 'D8' | 'D9' | 'D10' | 'D13'
-  | 'M1' | 'M2' | 'M3' | 'M4' | 'M5' | 'M7' | 'M8';
+  | 'M1' | 'M2' | 'M3' | 'M4' | 'M5' | 'M7' | 'M8' | 'P1';
 
 /** A finding that made the rule fire, with the evidence a clinician needs to see why. */
 export interface FiredFinding {

@@ -20,6 +20,11 @@ export const SOURCES: Readonly<Record<string, SourceReference>> = {
     label: 'ACR Appropriateness Criteria: Cervical Neck Pain or Cervical Radiculopathy',
     url: 'https://hsrc.himmelfarb.gwu.edu/gwhpubs/7313/',
   },
+  'ACR-CHILD': {
+    id: 'ACR-CHILD',
+    label: 'ACR Appropriateness Criteria: Back Pain—Child',
+    url: 'https://gravitas.acr.org/ACPortal/TopicNarrative?topicId=230',
+  },
   'ACR-MYELO': {
     id: 'ACR-MYELO',
     label: 'ACR Appropriateness Criteria: Myelopathy',

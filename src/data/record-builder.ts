@@ -43,6 +43,12 @@ export function recordFromResources(resources: readonly FhirResource[], patientI
       case 'Procedure':
         record.procedures.push(resource);
         break;
+      case 'DiagnosticReport':
+        record.diagnosticReports.push(resource);
+        break;
+      case 'ImagingStudy':
+        record.imagingStudies.push(resource);
+        break;
       default:
         break;
     }

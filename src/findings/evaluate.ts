@@ -5,6 +5,7 @@ import {
   asArray,
   codeElement,
   entriesOf,
+  EXAM_KEY,
   indexRecord,
   isMedicationType,
   isObject,
@@ -53,6 +54,8 @@ interface Ctx {
   findingId: FindingId;
   /** Per type, the resources whose names hold a name some fallback lists (built on first use). */
   named: Map<IndexedType, NamedResource[]>;
+  /** Observations with a valueCodeableConcept, and by its codes (exam findings carried as a value; built on first use). */
+  values?: { byCode: Map<string, Json[]>; all: Json[] };
 }
 
 interface NamedResource {
@@ -167,6 +170,8 @@ function unique<T>(xs: (T | undefined)[]): T[] {
 function earliest(evidence: Evidence[]): string | undefined {
   let best: { iso: string; start: number } | undefined;
   for (const e of evidence) {
+    // An exam finding is dated when it was examined, not when the symptom began.
+    if (e.qualifiers?.includes(NOT_ONSET)) continue;
     const d = parseFhirDate(e.date);
     if (d && (!best || d.start < best.start)) best = { iso: d.iso, start: d.start };
   }
@@ -187,6 +192,8 @@ function evaluateCriterion(c: CriterionInput, ctx: Ctx): Outcome {
       return evaluateMedicationDays(c, ctx);
     case 'derived':
       return evaluateDerived(c, ctx);
+    case 'exam':
+      return evaluateExam(c, ctx);
   }
 }
 
@@ -397,13 +404,27 @@ function anyNameOf(mappings: MappingSet): AnyName | null {
   let any = anyNames.get(mappings);
   if (any === undefined) {
     const alternatives = new Set<string>();
-    for (const vs of new Set(mappings.valueSets.values())) for (const a of vs.nameMatcher?.alternatives ?? []) alternatives.add(a);
+    // Only the sets whose resources are looked up by code (criteria): answer, body-site and qualifier
+    // sets are matched on the one element they name, and words like "no" or "leg" would let nearly
+    // every resource through this filter.
+    for (const vs of candidateSets(mappings)) for (const a of vs.nameMatcher?.alternatives ?? []) alternatives.add(a);
     // Without the word boundaries (lookarounds on Unicode classes, the slow part): a superset of what
     // any set matches, which is all a filter needs.
     any = alternatives.size ? { pattern: new RegExp([...alternatives].join('|'), 'iu'), displays: new Map() } : null;
     anyNames.set(mappings, any);
   }
   return any;
+}
+
+function candidateSets(mappings: MappingSet): Set<CompiledValueSet> {
+  const refs: string[] = [];
+  for (const def of mappings.definitions) {
+    for (const c of def.criteria) {
+      if (c.kind === 'coded' || c.kind === 'measurement' || c.kind === 'weight-change' || c.kind === 'medication-days') refs.push(c.valueSet);
+      if (c.kind === 'exam') refs.push(...[c.findings, c.tests, c.grade?.valueSet].filter((r): r is string => r !== undefined));
+    }
+  }
+  return new Set(refs.flatMap((r) => mappings.valueSets.get(r) ?? []));
 }
 
 function displayHoldsAName(any: AnyName, display: string): boolean {
@@ -568,11 +589,23 @@ function lateralityOf(ctx: Ctx, rule: NonNullable<EvidenceShape['laterality']>, 
   if (rule.fixed) return rule.fixed;
   const sides = new Set<'left' | 'right' | 'bilateral'>();
   if (rule.codings) {
-    for (const v of run(ctx, rule.codings, resource)) {
+    const codings = run(ctx, rule.codings, resource);
+    for (const v of codings) {
       if (!isObject(v) || typeof v.system !== 'string' || typeof v.code !== 'string') continue;
+      // A SNOMED CT post-coordinated site carries its side as the laterality attribute (272741003=...).
+      const code = v.code.includes(':') ? (/272741003\s*=\s*(\d+)/.exec(v.code)?.[1] ?? v.code) : v.code;
       for (const side of ['left', 'right', 'bilateral'] as const) {
         const ref = rule[side];
-        if (ref && valueSet(ctx, ref).lookup(v.system, v.code)) sides.add(side);
+        if (ref && valueSet(ctx, ref).lookup(v.system, code)) sides.add(side);
+      }
+    }
+    // A body site coded in a system the sets do not list still says its side in words ("Right lower leg").
+    if (sides.size === 0) {
+      for (const v of codings) {
+        if (!isObject(v) || typeof v.display !== 'string') continue;
+        if (/\b(bilateral|both)\b/i.test(v.display)) sides.add('bilateral');
+        if (/\bleft\b/i.test(v.display)) sides.add('left');
+        if (/\bright\b/i.test(v.display)) sides.add('right');
       }
     }
   }
@@ -925,4 +958,228 @@ function evaluateDerived(c: Criterion<'derived'>, ctx: Ctx): Outcome {
   }
   if (sides.has('unspecified')) return { evidence: [], judged: false, missing: `the side of ${c.from} is not recorded` };
   return { evidence: [], judged: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Examination findings charted as Observations (foot drop, Babinski, muscle strength 2/5, ...)
+
+/** Evidence from an exam Observation whose date is when it was examined, not when the symptom began. */
+export const NOT_ONSET = 'examination-date';
+
+type ExamRole = 'finding' | 'test' | 'grade';
+type Answer = 'positive' | 'negative' | 'none' | 'other';
+
+/**
+ * Observations with a valueCodeableConcept, and their value codings by code: one walk per call, so
+ * each exam criterion reads only these (most Observations carry a number, not a concept).
+ */
+function valueIndex(ctx: Ctx): { byCode: Map<string, Json[]>; all: Json[] } {
+  if (ctx.values) return ctx.values;
+  const byCode = new Map<string, Json[]>();
+  const all: Json[] = [];
+  const rec: unknown = ctx.record;
+  for (const resource of isObject(rec) ? asArray(rec.observations) : []) {
+    if (!isObject(resource) || !isObject(resource.valueCodeableConcept)) continue;
+    all.push(resource);
+    for (const c of asArray(resource.valueCodeableConcept.coding)) {
+      if (!isObject(c) || typeof c.code !== 'string') continue;
+      let list = byCode.get(c.code);
+      if (!list) byCode.set(c.code, (list = []));
+      if (list[list.length - 1] !== resource) list.push(resource);
+    }
+  }
+  ctx.values = { byCode, all };
+  return ctx.values;
+}
+
+/** Observations whose value (not code) is in the set, or names a listed name. */
+function eachValueCandidate(ctx: Ctx, vs: CompiledValueSet, visit: (cand: Candidate) => void): void {
+  const seen = new Set<Json>();
+  const values = valueIndex(ctx);
+  for (const [code, resources] of values.byCode) {
+    if (!mayHold(vs, code)) continue;
+    for (const resource of resources) {
+      if (seen.has(resource)) continue;
+      const coding = readCodings(resource.valueCodeableConcept).find((c) => c.code === code && vs.lookup(c.system, c.code));
+      if (!coding) continue;
+      seen.add(resource);
+      const display = coding.display ?? vs.lookup(coding.system, coding.code)?.display;
+      visit(display === undefined ? { resource, coding } : { resource, coding, display });
+    }
+  }
+  if (!vs.nameMatcher) return;
+  for (const resource of values.all) {
+    if (seen.has(resource) || !isObject(resource.valueCodeableConcept)) continue;
+    const hit = nameHit(vs.nameMatcher, resource.valueCodeableConcept);
+    if (hit === undefined) continue;
+    if (readCodings(resource.valueCodeableConcept).some((c) => vs.excludes(c.system, c.code))) continue;
+    seen.add(resource);
+    visit({ resource, display: hit.trim(), byName: true });
+  }
+}
+
+/** What an answer (value[x] or interpretation) says, against the criterion's positive and negative sets. */
+function answerOf(resource: Json, positive: CompiledValueSet, negative: CompiledValueSet): Answer {
+  const judge = (concept: unknown): Answer | undefined => {
+    const codings = readCodings(concept);
+    if (codings.some((c) => negative.lookup(c.system, c.code))) return 'negative';
+    if (codings.some((c) => positive.lookup(c.system, c.code))) return 'positive';
+    if (negative.nameMatcher && nameHit(negative.nameMatcher, concept) !== undefined) return 'negative';
+    if (positive.nameMatcher && nameHit(positive.nameMatcher, concept) !== undefined) return 'positive';
+    return undefined;
+  };
+  const text = (t: string): unknown => ({ text: t });
+  let answer: Answer = 'none';
+  if (typeof resource.valueBoolean === 'boolean') answer = resource.valueBoolean ? 'positive' : 'negative';
+  else if (isObject(resource.valueCodeableConcept)) answer = judge(resource.valueCodeableConcept) ?? 'other';
+  else if (typeof resource.valueString === 'string') answer = judge(text(resource.valueString)) ?? 'other';
+  else if (resource.valueQuantity !== undefined || resource.valueInteger !== undefined) answer = 'other';
+  // An interpretation that denies the finding wins over a bare value; one that confirms it fills a gap.
+  for (const i of asArray(resource.interpretation)) {
+    const said = judge(i);
+    if (said === 'negative') return 'negative';
+    if (said === 'positive' && answer !== 'negative') answer = 'positive';
+  }
+  return answer;
+}
+
+/** Results that decide nothing: a finding charted with one of them is not counted. */
+const UNDECIDED = /\b(equivocal|indeterminate|unable|not tested|not assessed|not examined|deferred|declined|unknown)\b/i;
+
+function valueText(resource: Json): string {
+  if (typeof resource.valueString === 'string') return resource.valueString;
+  const v = resource.valueCodeableConcept;
+  if (!isObject(v)) return '';
+  if (typeof v.text === 'string') return v.text;
+  return readCodings(v).map((c) => c.display ?? c.code).join(', ');
+}
+
+/** A muscle-strength grade (MRC 0-5) from valueQuantity, valueInteger or a "4/5" / "4+" string or answer. */
+function gradeOf(resource: Json): number | undefined {
+  const q = resource.valueQuantity;
+  if (isObject(q) && typeof q.value === 'number') return q.value;
+  if (typeof resource.valueInteger === 'number') return resource.valueInteger;
+  const texts: string[] = [];
+  if (typeof resource.valueString === 'string') texts.push(resource.valueString);
+  if (isObject(resource.valueCodeableConcept)) {
+    if (typeof resource.valueCodeableConcept.text === 'string') texts.push(resource.valueCodeableConcept.text);
+    for (const c of readCodings(resource.valueCodeableConcept)) {
+      if (c.display) texts.push(c.display);
+      texts.push(c.code);
+    }
+  }
+  for (const t of texts) {
+    const m = /^\s*(?:grade\s*)?([0-5])\s*([+-])?\s*(?:\/\s*5)?\s*$/i.exec(t) ?? /\b([0-5])\s*([+-])?\s*\/\s*5\b/.exec(t);
+    if (m) return Number(m[1]) + (m[2] === '+' ? 0.5 : m[2] === '-' ? -0.5 : 0);
+  }
+  return undefined;
+}
+
+function evaluateExam(c: Criterion<'exam'>, ctx: Ctx): Outcome {
+  const gap = unavailable(ctx, 'Observation') ?? (ctx.index.unavailable.has(EXAM_KEY) ? { evidence: [], judged: false, missing: 'examination findings could not be retrieved' } : undefined);
+  const start = windowStart(ctx, c.window);
+  const positive = valueSet(ctx, c.positive);
+  const negative = valueSet(ctx, c.negative);
+  const present = c.findingAnswers ? valueSet(ctx, c.findingAnswers.present) : positive;
+  const absent = c.findingAnswers ? valueSet(ctx, c.findingAnswers.absent) : negative;
+  const evidence: Evidence[] = [];
+  const done = new Set<Json>();
+  let negatives = 0;
+  const consider = (role: ExamRole, inValue: boolean) => (cand: Candidate): void => {
+    const { resource } = cand;
+    if (done.has(resource)) return;
+    done.add(resource);
+    const ref = referenceOf('Observation', resource);
+    if (judgeStatus(ctx, c.status, 'Observation', resource, ref) === 'no') {
+      const status = typeof resource.status === 'string' ? resource.status : undefined;
+      if (status && !SILENT_OBSERVATION_STATUSES.has(status)) note(ctx, `${nameOf(cand)} has status "${status}"; not used.`, ref);
+      return;
+    }
+    if (isObject(resource.dataAbsentReason)) {
+      const why = readCodings(resource.dataAbsentReason)[0]?.code ?? (typeof resource.dataAbsentReason.text === 'string' ? resource.dataAbsentReason.text : 'reason given');
+      note(ctx, `${nameOf(cand)} was not assessed (data absent: ${why}); not used.`, ref);
+      return;
+    }
+    const date = firstDate(ctx, c.date, resource, 'Observation');
+    if (date && isFuture(ctx, date, cand, ref)) return;
+    if (date && start !== undefined && date.end < start) return;
+    if (!date) {
+      if (c.missingDate === 'skip') {
+        note(ctx, `${nameOf(cand)} has no date and was not used.`, ref);
+        return;
+      }
+      note(ctx, `${nameOf(cand)} has no date; counted as current.`, ref);
+    }
+    let display = nameOf(cand);
+    const grade = role === 'grade' ? gradeOf(resource) : undefined;
+    if (grade !== undefined) {
+      if (!(grade < (c.grade?.below ?? 0))) {
+        negatives++;
+        return;
+      }
+      display = `${display}: ${Number.isInteger(grade) ? grade : `${Math.round(grade)}${grade > Math.round(grade) ? '+' : '-'}`}/5`;
+    } else {
+      // A grade given in words ("reduced", "normal") is read like a test result.
+      const asTest = role !== 'finding';
+      const answer = inValue ? 'positive' : asTest ? answerOf(resource, positive, negative) : answerOf(resource, present, absent);
+      if (answer === 'negative') {
+        negatives++;
+        return;
+      }
+      if (!asTest && answer === 'other' && UNDECIDED.test(valueText(resource))) {
+        note(ctx, `${display}: the result is "${valueText(resource)}"; not used.`, ref);
+        return;
+      }
+      if (asTest && answer !== 'positive') {
+        if (answer === 'other') note(ctx, `${display}: the result could not be read as positive or negative; not used.`, ref);
+        else negatives++; // a test charted without a result says nothing; counted as examined
+        return;
+      }
+      if (asTest) {
+        const said = isObject(resource.valueCodeableConcept) ? (readCodings(resource.valueCodeableConcept)[0]?.display ?? resource.valueCodeableConcept.text) : typeof resource.valueString === 'string' ? resource.valueString : resource.valueBoolean === true ? 'yes' : undefined;
+        if (typeof said === 'string' && said) display = `${display}: ${said}`;
+      }
+    }
+    if (c.requires) {
+      const req = valueSet(ctx, c.requires.valueSet);
+      const required = run(ctx, c.requires.codings, resource);
+      const ok = required.some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && req.lookup(v.system, v.code)) ||
+        (req.nameMatcher !== undefined && requirementNamed(req.nameMatcher, required, resource.code));
+      if (!ok) return;
+    }
+    // The display carries the result ("Babinski reflex: Positive"); a name match says so after it.
+    const shown: Candidate = cand.coding ? { resource, coding: cand.coding, display } : { resource, display };
+    const ev = baseEvidence(ctx, c, 'Observation', shown, date);
+    if (cand.byName) ev.display = `${display}${byNameSuffix('Observation')}`;
+    if (c.limbBySite && !ev.limb) {
+      const sites = run(ctx, c.limbBySite.codings, resource);
+      const inSet = (ref: string): boolean => {
+        const vs = valueSet(ctx, ref);
+        return sites.some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && vs.lookup(v.system, v.code)) ||
+          (vs.nameMatcher !== undefined && sites.some((v) => isObject(v) && typeof v.display === 'string' && vs.nameMatcher?.match([v.display]) !== undefined));
+      };
+      if (inSet(c.limbBySite.leg)) {
+        ev.limb = 'leg';
+        ev.region ??= 'lumbar';
+      } else if (inSet(c.limbBySite.arm)) {
+        ev.limb = 'arm';
+        ev.region ??= 'cervical';
+      }
+    }
+    const qualifiers = [...(ev.qualifiers ?? []), 'examination'];
+    if (c.notOnset) qualifiers.push(NOT_ONSET);
+    if (cand.byName) qualifiers.push(BY_NAME_QUALIFIER);
+    ev.qualifiers = unique(qualifiers);
+    evidence.push(ev);
+  };
+  if (c.findings) {
+    const vs = valueSet(ctx, c.findings);
+    eachCandidate(ctx, 'Observation', vs, consider('finding', false));
+    eachValueCandidate(ctx, vs, consider('finding', true));
+  }
+  // Grades before tests: a strength test with a 0-5 grade is judged by its grade.
+  if (c.grade) eachCandidate(ctx, 'Observation', valueSet(ctx, c.grade.valueSet), consider('grade', false));
+  if (c.tests) eachCandidate(ctx, 'Observation', valueSet(ctx, c.tests), consider('test', false));
+  if (evidence.length) return { evidence, judged: true };
+  return gap ?? noMatchOutcome(c, negatives > 0, `no ${c.name} recorded`);
 }

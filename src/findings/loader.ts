@@ -168,6 +168,25 @@ function checkDefinition(
       case 'derived':
         if (c.from === def.id) throw new MappingLoadError(file, `${at}.from`, 'a finding cannot derive from itself');
         break;
+      case 'exam':
+        read(c.resource, `${at}.resource`);
+        vs(c.findings, `${at}.findings`);
+        vs(c.tests, `${at}.tests`);
+        vs(c.grade?.valueSet, `${at}.grade.valueSet`);
+        vs(c.positive, `${at}.positive`);
+        vs(c.negative, `${at}.negative`);
+        vs(c.findingAnswers?.present, `${at}.findingAnswers.present`);
+        vs(c.findingAnswers?.absent, `${at}.findingAnswers.absent`);
+        c.date.forEach((d, j) => expr(d, `${at}.date[${j}]`));
+        expr(c.requires?.codings, `${at}.requires.codings`);
+        vs(c.requires?.valueSet, `${at}.requires.valueSet`);
+        expr(c.limbBySite?.codings, `${at}.limbBySite.codings`);
+        vs(c.limbBySite?.leg, `${at}.limbBySite.leg`);
+        vs(c.limbBySite?.arm, `${at}.limbBySite.arm`);
+        expr(c.laterality?.codings, `${at}.laterality.codings`);
+        for (const side of ['left', 'right', 'bilateral'] as const) vs(c.laterality?.[side], `${at}.laterality.${side}`);
+        c.qualifiersByValueSet?.forEach((q, j) => vs(q.valueSet, `${at}.qualifiersByValueSet[${j}].valueSet`));
+        break;
     }
   });
 }

@@ -112,10 +112,14 @@ export function codeElement(type: IndexedType, resource: Json): unknown {
   return undefined;
 }
 
+/** Marks, in RecordIndex.unavailable, that the exam Observations (a key of their own) were not read. */
+export const EXAM_KEY = 'Observation:exam';
+
 const GAP_TYPES: Record<string, string> = {
   patient: 'Patient',
   conditions: 'Condition',
   observations: 'Observation',
+  examObservations: EXAM_KEY,
   medicationStatements: 'MedicationStatement',
   medicationRequests: 'MedicationRequest',
   serviceRequests: 'ServiceRequest',

@@ -60,6 +60,7 @@ const evidenceShape = {
 
 const codedResource = z.enum(['Condition', 'Observation', 'Procedure', 'ServiceRequest', 'MedicationStatement', 'MedicationRequest']);
 
+
 const coded = z
   .object({
     kind: z.literal('coded'),
@@ -186,7 +187,44 @@ const derived = z
   })
   .strict();
 
-export const criterionSchema = z.discriminatedUnion('kind', [coded, measurement, age, weightChange, medicationDays, derived]);
+/**
+ * An examination finding charted as an Observation (category exam), in any of the three shapes EHRs
+ * use: the finding as the code ("Foot drop", with no value or a yes/no value), the test as the code
+ * with the result as the value ("Babinski reflex" = "Positive"), or a grade (muscle strength 0-5).
+ * A finding carried as the value of a generic code ("Neurological finding" = "Foot drop") counts too.
+ */
+const exam = z
+  .object({
+    kind: z.literal('exam'),
+    name: z.string().min(1),
+    resource: z.literal('Observation'),
+    /** The finding itself: Observation.code or valueCodeableConcept in this set, unless the value denies it. */
+    findings: z.string().min(1).optional(),
+    /** The test: Observation.code in this set; present only when the value is a positive answer. */
+    tests: z.string().min(1).optional(),
+    /** A graded test (MRC muscle strength 0-5): Observation.code in `valueSet`, present when the grade is below `below`. */
+    grade: z.object({ valueSet: z.string().min(1), below: z.number().positive() }).strict().optional(),
+    /** Test results (value or interpretation) that mean the test was positive / negative. */
+    positive: z.string().min(1),
+    negative: z.string().min(1),
+    /** Values that confirm / deny a finding charted as the code (default: positive / negative). */
+    findingAnswers: z.object({ present: z.string().min(1), absent: z.string().min(1) }).strict().optional(),
+    status,
+    date: expressions,
+    window: window.optional(),
+    missingDate: z.enum(['count', 'skip']),
+    requires: z.object({ codings: z.string().min(1), valueSet: z.string().min(1) }).strict().optional(),
+    /** Limb (and its region) from the body site: a site in the `leg` set is a leg, in the `arm` set an arm. */
+    limbBySite: z.object({ codings: z.string().min(1), leg: z.string().min(1), arm: z.string().min(1) }).strict().optional(),
+    /** The exam date is not the onset of the symptom: leave it out of the episode's onset (LEG, ARM). */
+    notOnset: z.boolean().optional(),
+    noMatch,
+    ...evidenceShape,
+  })
+  .strict()
+  .refine((c) => c.findings !== undefined || c.tests !== undefined || c.grade !== undefined, 'give findings, tests or grade');
+
+export const criterionSchema = z.discriminatedUnion('kind', [coded, measurement, age, weightChange, medicationDays, derived, exam]);
 
 export const definitionSchema = z
   .object({

@@ -10,6 +10,8 @@ export const FINDING_IDS = [
   'AORTA', 'FLANK', 'AGE60', 'AGE50P', 'VASCRISK', 'SEVBACK', 'LEGSWELL', 'LIMBPAIN', 'ACTIVECA', 'RECENTSURG',
   'PRIORVTE', 'ESTROGEN', 'DDIMER', 'WALKPAIN', 'PAD', 'DIABETES', 'LSS', 'ANAEMIA', 'HYPERCA', 'RENAL', 'HIPROT',
   'HBA1C', 'B12', 'NEUROPATHY', 'ALCOHOL', 'HIPDX', 'THIGHGROIN',
+  // issue 13: a recent spinal procedure, an infection risk factor
+  'SPPROC',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ServiceRequest } from 'fhir/r4';
+import type { Bundle, BundleEntry, FhirResource, ServiceRequest } from 'fhir/r4';
 import { z } from 'zod';
 import type { Card } from '../../src/cards/types.js';
 
@@ -17,6 +17,8 @@ const CardExpectationSchema = z.strictObject({
   /** Draft orders the card must offer to withdraw (delete resourceId). */
   withdraws: z.array(z.string()).optional(),
   detailIncludes: z.array(z.string()).optional(),
+  summaryIncludes: z.array(z.string()).optional(),
+  summaryExcludes: z.array(z.string()).optional(),
   overrideReasons: z.boolean().optional(),
 });
 
@@ -26,6 +28,13 @@ export const ClinicalFixtureSchema = z.strictObject({
   covers: z.array(z.string()).min(1),
   now: z.iso.datetime(),
   service: z.enum(['spine-cds-patient-view', 'spine-cds-order-select', 'spine-cds-order-sign']),
+  /**
+   * Data paths the case runs through (default both): prefetch as given, and the FHIR server (every
+   * prefetched resource loaded into the kit's FHIR server, nothing prefetched). A case about a
+   * prefetch-only shape (an OperationOutcome for a key) says prefetch only, with its reason.
+   */
+  modes: z.array(z.enum(['prefetch', 'fhirServer'])).min(1).optional(),
+  modesReason: z.string().optional(),
   request: z.looseObject({ hook: z.string(), context: z.looseObject({ patientId: z.string() }) }),
   expect: z.strictObject({
     cards: z.array(CardExpectationSchema),
@@ -80,6 +89,8 @@ export function unmetExpectations(fixture: ClinicalFixture, cards: Card[]): stri
     const deletes = (card.suggestions ?? []).flatMap((s) => s.actions ?? []).filter((a) => a.type === 'delete').map((a) => a.resourceId);
     for (const id of want.withdraws ?? []) if (!deletes.includes(id)) problems.push(`${want.topic}: no delete action for ${id}`);
     for (const text of want.detailIncludes ?? []) if (!card.detail?.includes(text)) problems.push(`${want.topic}: detail lacks "${text}"`);
+    for (const text of want.summaryIncludes ?? []) if (!card.summary.includes(text)) problems.push(`${want.topic}: summary lacks "${text}"`);
+    for (const text of want.summaryExcludes ?? []) if (card.summary.includes(text)) problems.push(`${want.topic}: summary says "${text}"`);
     if (want.overrideReasons && !(card.overrideReasons && card.overrideReasons.length > 0)) problems.push(`${want.topic}: no overrideReasons`);
   }
   for (const topic of fixture.expect.absentTopics ?? []) if (got.includes(topic)) problems.push(`unexpected ${topic} card`);
@@ -95,4 +106,38 @@ export function unmetExpectations(fixture: ClinicalFixture, cards: Card[]): stri
     if (!sr.priority) problems.push(`suggested order ${codes(sr).join(',')} has no priority`);
   }
   return problems;
+}
+
+/**
+ * The same case for the FHIR-server path: every resource of the prefetch, renamed so that cases do not
+ * share ids on one server (`<id>-<tag>`, patient `<tag>-<patient>`), as a transaction to load, and the
+ * request without prefetch. References to the patient are renamed in the whole request, draft orders
+ * included; the fixture's expectations name draft orders, which keep their ids.
+ */
+export function forFhirServer(fixture: ClinicalFixture, tag: string): { transaction: Bundle; request: Record<string, unknown>; patientId: string } {
+  const oldId = fixture.request.context.patientId;
+  const patientId = `${tag}-${oldId}`.slice(0, 64);
+  const text = JSON.stringify(fixture.request).split(`"Patient/${oldId}"`).join(`"Patient/${patientId}"`);
+  const request = JSON.parse(text) as Record<string, unknown> & { context: Record<string, unknown>; prefetch?: Record<string, unknown> };
+  request.context.patientId = patientId;
+  const resources: FhirResource[] = [];
+  for (const value of Object.values(request.prefetch ?? {})) {
+    if (!value || typeof value !== 'object') continue;
+    const v = value as { resourceType?: string; entry?: { resource?: FhirResource }[] };
+    if (v.resourceType === 'Bundle') {
+      for (const e of v.entry ?? []) if (e.resource) resources.push(e.resource);
+    } else if (v.resourceType === 'Patient') {
+      resources.push(value as FhirResource);
+    }
+  }
+  const seen = new Set<string>();
+  const entries: BundleEntry[] = [];
+  for (const r of resources) {
+    const id = r.resourceType === 'Patient' ? patientId : `${r.id ?? entries.length}-${tag}`.slice(-64);
+    if (seen.has(`${r.resourceType}/${id}`)) continue;
+    seen.add(`${r.resourceType}/${id}`);
+    entries.push({ resource: { ...r, id } as FhirResource, request: { method: 'PUT', url: `${r.resourceType}/${id}` } });
+  }
+  delete request.prefetch;
+  return { transaction: { resourceType: 'Bundle', type: 'transaction', entry: entries }, request, patientId };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Condition, FhirResource, Observation } from 'fhir/r4';
+import type { Condition, DiagnosticReport, FhirResource, Observation } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadExternalPatients, transactionOf, type ExternalPatient } from '../../kit/fixtures/external.js';
 import { OBSERVATION_LOINC } from '../../hooks/prefetch.js';
@@ -41,8 +41,15 @@ function prefetchFor(p: ExternalPatient): Record<string, unknown> {
     medicationStatements: searchset(of(p, 'MedicationStatement')),
     serviceRequests: searchset(of(p, 'ServiceRequest')),
     procedures: searchset(of(p, 'Procedure')),
+    examObservations: searchset(of(p, 'Observation').filter(isExam)),
+    diagnosticReports: searchset(of(p, 'DiagnosticReport').filter(isRadiology)),
+    imagingStudies: searchset(of(p, 'ImagingStudy')),
   };
 }
+
+const isExam = (o: Observation) => (o.category ?? []).some((c) => c.coding?.some((x) => x.code === 'exam'));
+const isRadiology = (r: DiagnosticReport) =>
+  (r.category ?? []).some((c) => c.coding?.some((x) => (x.system === 'http://loinc.org' && x.code === 'LP29684-5') || x.code === 'RAD'));
 
 function backPainOnset(p: ExternalPatient): Date | undefined {
   const dates = of(p, 'Condition')

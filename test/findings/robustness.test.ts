@@ -64,7 +64,7 @@ describe('evaluateFindings on any input shape', () => {
   });
 
   it('a gap in optional data makes the findings that read it unknown rather than absent', () => {
-    const record = { patient: undefined, conditions: [], observations: [], medicationStatements: [], medicationRequests: [], serviceRequests: [], procedures: [], gaps: [{ key: 'medicationRequests', reason: 'timeout' }] } as PatientRecord;
+    const record = { patient: undefined, conditions: [], observations: [], medicationStatements: [], medicationRequests: [], serviceRequests: [], procedures: [], diagnosticReports: [], imagingStudies: [], gaps: [{ key: 'medicationRequests', reason: 'timeout' }] } as PatientRecord;
     const r = evaluateFindings(mappings, record, NOW);
     expect(r.findings.TRIAL.state).toBe('unknown');
     expect(r.findings.IMMUNO.state).toBe('unknown');

@@ -11,7 +11,8 @@ afterAll(async () => {
 });
 
 // CDS Hooks 2.0 §Prefetch "recommended query subset" (checklist §2).
-const ALLOWED_SEARCH_PARAMS = new Set(['patient', 'subject', 'code', 'clinical-status', 'status', 'category', 'date', '_sort', '_count']);
+// `intent` is a token parameter: US Core's MedicationRequest search is patient+intent.
+const ALLOWED_SEARCH_PARAMS = new Set(['patient', 'subject', 'code', 'clinical-status', 'status', 'category', 'date', 'intent', '_sort', '_count']);
 
 describe('discovery', () => {
   it('lists one service per hook with id, hook, title, description and prefetch', async () => {

@@ -26,6 +26,9 @@ export function fullPrefetch(overrides: Record<string, unknown> = {}, patientId 
     medicationStatements: searchset(),
     serviceRequests: searchset(),
     procedures: searchset(),
+    examObservations: searchset(),
+    diagnosticReports: searchset(),
+    imagingStudies: searchset(),
     ...overrides,
   };
 }
