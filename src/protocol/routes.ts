@@ -47,7 +47,7 @@ export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): P
     if (!knowledge) throw new HttpProblem(503, 'Service is starting: clinical mappings are not loaded yet');
 
     const now = opts.now();
-    const result = await callService(service, request.body, knowledge, opts.config, now);
+    const result = await callService(service, request.body, knowledge, opts.config, now, request.log);
     request.summary.cards = result.response.cards.length;
     // Key names only (never contents): which prefetch keys had to be fetched or were unavailable.
     request.summary.fetched = keysWith(result.dataSources, 'fhirServer');
