@@ -53,6 +53,7 @@ interface Ctx {
   findingId: FindingId;
   /** Per type, the resources whose names hold a name some fallback lists (built on first use). */
   named: Map<IndexedType, NamedResource[]>;
+  failed?: NonNullable<FindingsResult['failed']>;
 }
 
 interface NamedResource {
@@ -75,13 +76,15 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
   let index: RecordIndex;
   try {
     index = indexRecord(record);
-  } catch {
+  } catch (err) {
     // An empty index would make every coded finding "absent"; unknown is the truth.
     notes.push({ message: 'The patient record could not be read; every finding is unknown.' });
+    const message = `the patient record could not be indexed: ${(err as Error)?.message ?? String(err)}`;
+    const failed = mappings.definitions.map((def) => ({ findingId: def.id, label: def.label, message }));
     const findings = {} as Record<FindingId, Finding>;
     for (const def of mappings.definitions) findings[def.id] = { id: def.id, label: def.label, sources: def.sources, state: 'unknown', evidence: [], note: 'The patient record could not be read.' };
     for (const id of FINDING_IDS) findings[id] ??= { id, label: id, sources: [], state: 'unknown', evidence: [], note: 'No mapping defines this finding.' };
-    return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes };
+    return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes, failed };
   }
   const results: Partial<Record<FindingId, Finding>> = {};
   const ctx: Ctx = { mappings, index, record, now: nowMs, results, notes, noteKeys, notesKept: new Map(), notesDropped: new Map(), findingId: 'LBP', named: new Map() };
@@ -90,6 +93,7 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
     try {
       results[def.id] = evaluateDefinition(def, ctx);
     } catch (err) {
+      (ctx.failed ??= []).push({ findingId: def.id, label: def.label, message: (err as Error)?.message ?? String(err) });
       results[def.id] = {
         id: def.id,
         label: def.label,
@@ -107,7 +111,7 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
   for (const id of FINDING_IDS) {
     findings[id] = results[id] ?? { id, label: id, sources: [], state: 'unknown', evidence: [], note: 'No mapping defines this finding.' };
   }
-  return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes };
+  return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes, ...(ctx.failed ? { failed: ctx.failed } : {}) };
 }
 
 /** Notes kept per finding; past that they are counted, so a long chart cannot flood a card. */
