@@ -88,4 +88,27 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX feedback_received_at ON feedback (received_at);
     `,
   },
+  {
+    version: 2,
+    name: 'seen JWT ids (replay protection shared by every instance)',
+    // One row per accepted token until it expires; the primary key is what refuses the second use.
+    sqlite: `
+      CREATE TABLE seen_jti (
+        iss TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (iss, jti)
+      );
+      CREATE INDEX seen_jti_expires_at ON seen_jti (expires_at);
+    `,
+    postgres: `
+      CREATE TABLE seen_jti (
+        iss TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (iss, jti)
+      );
+      CREATE INDEX seen_jti_expires_at ON seen_jti (expires_at);
+    `,
+  },
 ];
