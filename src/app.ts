@@ -1,4 +1,6 @@
 import cors from '@fastify/cors';
+import underPressure from '@fastify/under-pressure';
+import { getHeapStatistics } from 'node:v8';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
@@ -10,7 +12,9 @@ import { installJsonBodyParser } from './http/json-body.js';
 import { defaultMappingsDir, KnowledgeHolder, loadKnowledge } from './knowledge.js';
 import { loggerOptions } from './logger.js';
 import { cdsRoutes } from './protocol/routes.js';
-import { registerSecurity } from './auth/plugin.js';
+import { registerSecurity, UNAUTHORIZED_BODY } from './auth/plugin.js';
+import { registerSharedReplayCheck, SharedReplayGuard } from './auth/replay.js';
+import { storeProbe } from './http/health.js';
 import { feedbackRoutes } from './feedback/routes.js';
 import { openStore, type Store } from './storage/index.js';
 import './auth/types.js';
@@ -58,6 +62,14 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     // Fastify's own per-request lines are replaced by the single summary line below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    // Connections are reaped: a client that trickles its body or headers, or idles, is cut off.
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+      // Node checks those timeouts on this interval (30 s by default, too coarse for short limits).
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs) / 4))),
+    },
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     // Prototype-poisoning protection stays on for every JSON body (Fastify's default, made explicit).
@@ -105,9 +117,35 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     if (!opts.store) await store.close();
   });
 
+  // Load shedding before anything else costs work: past the event-loop delay or heap limit, calls get
+  // 503 + Retry-After at once. The probes are exempt, so an orchestrator sees a live process.
+  const heapLimit = config.loadShedding.maxHeapUsedBytes ?? Math.floor(getHeapStatistics().heap_size_limit * 0.85);
+  await app.register(underPressure, {
+    maxEventLoopDelay: config.loadShedding.maxEventLoopDelayMs,
+    maxHeapUsedBytes: heapLimit,
+    retryAfter: config.loadShedding.retryAfterSeconds,
+    sampleInterval: 100,
+    pressureHandler: (request, reply, type, value) => {
+      if (request.url === '/healthz' || request.url === '/readyz') return;
+      request.log.warn({ pressure: type, value }, 'load shed: answering 503');
+      void reply
+        .code(503)
+        .header('retry-after', String(config.loadShedding.retryAfterSeconds))
+        .type('application/json')
+        .send(simpleOutcome(503, 'Service under load; retry later'));
+    },
+  });
+
   // JWT verification, security headers and rate limits apply to every route registered after this.
   await registerSecurity(app, { config });
-  await app.register(healthRoutes, { knowledge, checks: [() => ({ name: 'store', ok: store.ready() })] });
+  if (config.auth === 'required') {
+    // Seen jtis shared through the store: a replay to another instance or after a restart is refused.
+    const guard = new SharedReplayGuard(store, { timeoutMs: config.replayStoreTimeoutMs, logger: app.log });
+    registerSharedReplayCheck(app, guard, (reply) => {
+      void reply.code(401).header('www-authenticate', 'Bearer').type('application/json').send(UNAUTHORIZED_BODY);
+    });
+  }
+  await app.register(healthRoutes, { knowledge, checks: [storeProbe(store)] });
   await app.register(cdsRoutes, { config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()) });
   await app.register(feedbackRoutes, { store });
   return { app, knowledge };
