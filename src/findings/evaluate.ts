@@ -136,7 +136,9 @@ function evaluateDefinition(def: LoadedDefinition, ctx: Ctx): Finding {
   let judged = true;
   for (const c of def.criteria) {
     const out = evaluateCriterion(c, ctx);
-    evidence.push(...out.evidence);
+    // A loop, not push(...): a spread passes each item as an argument, and a record with ~125,000
+    // matching Conditions overflowed the stack (issue 14).
+    for (const e of out.evidence) evidence.push(e);
     if (!out.judged) {
       judged = false;
       if (out.missing) missing.push(out.missing);
