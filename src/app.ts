@@ -1,6 +1,4 @@
 import cors from '@fastify/cors';
-import underPressure from '@fastify/under-pressure';
-import { getHeapStatistics } from 'node:v8';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
@@ -15,6 +13,7 @@ import { cdsRoutes } from './protocol/routes.js';
 import { registerSecurity, UNAUTHORIZED_BODY } from './auth/plugin.js';
 import { registerSharedReplayCheck, SharedReplayGuard } from './auth/replay.js';
 import { storeProbe } from './http/health.js';
+import { registerLoadShedding } from './http/load-shedding.js';
 import { feedbackRoutes } from './feedback/routes.js';
 import { openStore, type Store } from './storage/index.js';
 import './auth/types.js';
@@ -117,24 +116,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     if (!opts.store) await store.close();
   });
 
-  // Load shedding before anything else costs work: past the event-loop delay or heap limit, calls get
-  // 503 + Retry-After at once. The probes are exempt, so an orchestrator sees a live process.
-  const heapLimit = config.loadShedding.maxHeapUsedBytes ?? Math.floor(getHeapStatistics().heap_size_limit * 0.85);
-  await app.register(underPressure, {
-    maxEventLoopDelay: config.loadShedding.maxEventLoopDelayMs,
-    maxHeapUsedBytes: heapLimit,
-    retryAfter: config.loadShedding.retryAfterSeconds,
-    sampleInterval: 100,
-    pressureHandler: (request, reply, type, value) => {
-      if (request.url === '/healthz' || request.url === '/readyz') return;
-      request.log.warn({ pressure: type, value }, 'load shed: answering 503');
-      void reply
-        .code(503)
-        .header('retry-after', String(config.loadShedding.retryAfterSeconds))
-        .type('application/json')
-        .send(simpleOutcome(503, 'Service under load; retry later'));
-    },
-  });
+  // Load shedding before anything else costs work (src/http/load-shedding.ts).
+  await registerLoadShedding(app, config);
 
   // JWT verification, security headers and rate limits apply to every route registered after this.
   await registerSecurity(app, { config });

@@ -60,6 +60,8 @@ const EnvSchema = z.object({
   /** Default: 85% of the V8 heap limit. */
   SHED_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).optional(),
   SHED_RETRY_AFTER_S: positiveInt(5),
+  /** Hook and feedback calls being worked on at once; past it, 503 at once. 0 turns it off. */
+  SHED_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(64),
   /** How long a hook call waits for the shared replay store before falling back to this process's memory. */
   REPLAY_STORE_TIMEOUT_MS: positiveInt(250),
 });
@@ -97,7 +99,7 @@ export interface Config {
   limits: WorkLimits;
   http: { requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number };
   /** 0 disables a check; an undefined heap limit means 85% of V8's heap limit. */
-  loadShedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number | undefined; retryAfterSeconds: number };
+  loadShedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number | undefined; retryAfterSeconds: number; maxInFlight: number };
   replayStoreTimeoutMs: number;
   /** Messages to log loudly at startup (permissive development defaults). */
   warnings: string[];
@@ -195,7 +197,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDraftOrders: e.MAX_DRAFT_ORDERS,
     },
     http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
-    loadShedding: { maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS ?? (e.NODE_ENV === 'test' ? 0 : 1000), maxHeapUsedBytes: e.SHED_MAX_HEAP_USED_BYTES, retryAfterSeconds: e.SHED_RETRY_AFTER_S },
+    loadShedding: { maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS ?? (e.NODE_ENV === 'test' ? 0 : 1000), maxHeapUsedBytes: e.SHED_MAX_HEAP_USED_BYTES, retryAfterSeconds: e.SHED_RETRY_AFTER_S, maxInFlight: e.SHED_MAX_IN_FLIGHT },
     replayStoreTimeoutMs: e.REPLAY_STORE_TIMEOUT_MS,
     warnings,
   };

@@ -25,8 +25,8 @@ export interface WorkLimits {
 }
 
 export const DEFAULT_LIMITS: Readonly<WorkLimits> = {
-  maxResponseBytes: 16 * 1024 * 1024,
-  maxCallBytes: 32 * 1024 * 1024,
+  maxResponseBytes: 8 * 1024 * 1024,
+  maxCallBytes: 24 * 1024 * 1024,
   maxResourcesPerKey: 2_000,
   maxResourcesPerCall: 6_000,
   maxCodingsPerElement: 32,
