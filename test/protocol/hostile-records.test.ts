@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FhirResource } from 'fhir/r4';
+import type { Condition, FhirResource, Patient } from 'fhir/r4';
+import { SERVICES } from '../../hooks/services.js';
+import { emptyRecord } from '../../src/record.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KnowledgeHolder, defaultMappingsDir, loadKnowledge } from '../../src/knowledge.js';
 import { loadConfig } from '../../src/config.js';
@@ -209,6 +211,24 @@ describe('records far larger than a real chart', () => {
     expect(cards.length).toBeGreaterThan(0);
     expect(cards.map((c) => c.detail).join('\n')).toMatch(/longer than 1000 characters/);
   });
+});
+
+describe('the engine itself on 200,000 resources (no work bounds in front)', () => {
+  it('evaluates 200,000 matching Conditions without a stack overflow, and renders the cards', async () => {
+    const config = loadConfig({ NODE_ENV: 'test' });
+    const knowledge = await loadKnowledge(defaultMappingsDir(), config.rules);
+    const template = sciatica[0] as FhirResource & { id: string };
+    const conditions = Array.from({ length: 200_000 }, (_, i) => ({ ...template, id: `s${i}` })) as Condition[];
+    const record = { ...emptyRecord(), patient: { resourceType: 'Patient', id: PATIENT, birthDate: '1980-05-01' } as Patient, conditions };
+    const findings = knowledge.evaluate(record, NOW);
+    expect(findings.failed).toBeUndefined();
+    expect(findings.findings.LEG.state).toBe('present');
+    expect(findings.findings.LEG.evidence.length).toBe(200_000);
+    const service = SERVICES.find((s) => s.hook === 'patient-view')!;
+    const response = knowledge.advisor.advise({ service, context: { userId: 'Practitioner/1', patientId: PATIENT }, ordersUnderReview: [], allDraftOrders: [], record, findings, now: NOW });
+    expect(response.cards.length).toBeGreaterThan(0);
+    expect(response.cards.map((c) => c.summary).join(' ')).not.toMatch(/could not assess/i);
+  }, 120_000);
 });
 
 describe('draft orders past the bound', () => {
