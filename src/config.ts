@@ -55,13 +55,16 @@ const EnvSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: positiveInt(10_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt(72_000),
   // Load shedding (@fastify/under-pressure): 503 + Retry-After past these; 0 turns a check off.
-  /** Default 1000; 0 (off) under NODE_ENV=test, where the test runner itself holds the loop. */
+  /**
+   * Default 1000 in production; 0 (off) otherwise: under tsx (development) and test runners the
+   * loop is held by compilation and by the tests themselves, which would shed ordinary calls.
+   */
   SHED_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).optional(),
   /** Default: 85% of the V8 heap limit. */
   SHED_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).optional(),
   SHED_RETRY_AFTER_S: positiveInt(5),
   /** Hook and feedback calls being worked on at once; past it, 503 at once. 0 turns it off. */
-  SHED_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(64),
+  SHED_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(0),
   /** How long a hook call waits for the shared replay store before falling back to this process's memory. */
   REPLAY_STORE_TIMEOUT_MS: positiveInt(250),
 });
@@ -197,7 +200,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDraftOrders: e.MAX_DRAFT_ORDERS,
     },
     http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
-    loadShedding: { maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS ?? (e.NODE_ENV === 'test' ? 0 : 1000), maxHeapUsedBytes: e.SHED_MAX_HEAP_USED_BYTES, retryAfterSeconds: e.SHED_RETRY_AFTER_S, maxInFlight: e.SHED_MAX_IN_FLIGHT },
+    loadShedding: { maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS ?? (e.NODE_ENV === 'production' ? 1000 : 0), maxHeapUsedBytes: e.SHED_MAX_HEAP_USED_BYTES, retryAfterSeconds: e.SHED_RETRY_AFTER_S, maxInFlight: e.SHED_MAX_IN_FLIGHT },
     replayStoreTimeoutMs: e.REPLAY_STORE_TIMEOUT_MS,
     warnings,
   };

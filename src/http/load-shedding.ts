@@ -13,10 +13,10 @@ function isProbe(request: FastifyRequest): boolean {
 
 /**
  * Overload answers 503 + Retry-After at once, before authentication or body parsing cost anything,
- * and never for the probes (an orchestrator must not restart a pod that is only busy). Two triggers:
- * - calls in flight past maxInFlight: acts on the very first burst (1,000 connections at once),
- *   before any delay could be measured;
- * - event-loop delay or heap past their limits (@fastify/under-pressure): sustained overload.
+ * and never for the probes (an orchestrator must not restart a pod that is only busy). Triggers:
+ * - event-loop delay or heap past their limits (@fastify/under-pressure): sustained overload;
+ * - optionally, calls in flight past maxInFlight, which acts on the very first burst, before any
+ *   delay could be measured, and bounds the memory calls in flight hold.
  */
 export async function registerLoadShedding(app: FastifyInstance, config: Config): Promise<void> {
   const { maxEventLoopDelayMs, maxHeapUsedBytes, retryAfterSeconds, maxInFlight } = config.loadShedding;

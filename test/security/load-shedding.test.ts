@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fullPrefetch, patientViewRequest, postJson } from '../support/requests.js';
 import { startService } from '../support/service.js';
+import { startStubServer } from '../support/stub-servers.js';
 
 /**
  * Issue 14 item 3: under overload the service sheds calls with 503 + Retry-After (JSON body), and the
@@ -49,6 +50,27 @@ describe('load shedding', () => {
     } finally {
       clearInterval(hog);
       await svc.close();
+    }
+  });
+
+  it('past SHED_MAX_IN_FLIGHT calls at once: the next call is shed, the probes answer, and the slot frees again', async () => {
+    const hanging = await startStubServer(() => undefined);
+    const svc = await startService({ SHED_MAX_IN_FLIGHT: '1', FHIR_SERVER_ALLOWLIST: new URL(hanging.baseUrl).origin, FHIR_DEADLINE_MS: '2000' });
+    try {
+      const prefetch = fullPrefetch();
+      delete prefetch.conditions;
+      // Held in flight by a FHIR server that never answers, until the deadline.
+      const held = postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch, fhirServer: hanging.baseUrl }));
+      while (hanging.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
+      const shed = await postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: fullPrefetch() }));
+      expect(shed.status).toBe(503);
+      expect(shed.headers.get('retry-after')).toBe('5');
+      expect((await fetch(`${svc.baseUrl}/healthz`)).status).toBe(200);
+      expect((await held).status).toBe(412);
+      expect((await postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: fullPrefetch() }))).status).toBe(200);
+    } finally {
+      await svc.close();
+      await hanging.close();
     }
   });
 });
