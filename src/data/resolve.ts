@@ -125,7 +125,7 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
   const detailed = opts.policy.allowlist.length > 0;
   const describe = (r: KeyResult): MissingData => {
     const detail = r.failure!;
-    const reason = detailed || r.error === undefined ? detail : `${describeGiven(r)}; it could not be read from the fhirServer (the reason is in the service log)`;
+    const reason = detailed || r.error === undefined ? detail : 'it could not be read from the fhirServer (the reason is in the service log)';
     return { key: r.template.key, reason, detail, ...(r.error instanceof FhirTooLargeError ? { bytesRead: r.error.bytesRead } : {}) };
   };
   const missing = results.filter((r) => r.failure !== undefined && r.template.required).map(describe);
@@ -151,17 +151,13 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
     else if (r.truncated) gaps.push({ key, reason: `only the first ${opts.maxPages} pages were read; older entries were not considered` });
     const kept = perKey[i]!;
     if (kept.dropped > 0) {
-      gaps.push({ key, bounded: true, reason: `only the newest ${kept.resources.length} of ${kept.resources.length + kept.dropped} entries were evaluated (the service's per-call limit); older entries were not considered` });
+      gaps.push({ key, bounded: true, reason: `only the newest ${kept.resources.length} of ${kept.resources.length + kept.dropped} entries were evaluated (the service's work limits); older entries were not considered` });
     }
   });
   gaps.push(...bounded.gaps);
   record.gaps = gaps;
   const sources = Object.fromEntries(results.map((r) => [r.template.key, r.source]));
   return { record, sources, failures };
-}
-
-function describeGiven(r: KeyResult): string {
-  return r.source === 'prefetch' ? 'prefetch is paginated' : 'not usably prefetched';
 }
 
 type Client = Parameters<typeof fhirGet>[1];
