@@ -10,7 +10,10 @@ import { installJsonBodyParser } from './http/json-body.js';
 import { defaultMappingsDir, KnowledgeHolder, loadKnowledge } from './knowledge.js';
 import { loggerOptions } from './logger.js';
 import { cdsRoutes } from './protocol/routes.js';
-import { registerSecurity } from './auth/plugin.js';
+import { registerSecurity, UNAUTHORIZED_BODY } from './auth/plugin.js';
+import { registerSharedReplayCheck, SharedReplayGuard } from './auth/replay.js';
+import { storeProbe } from './http/health.js';
+import { registerLoadShedding } from './http/load-shedding.js';
 import { feedbackRoutes } from './feedback/routes.js';
 import { openStore, type Store } from './storage/index.js';
 import { metricsExposure, registerMetrics, METRICS_PATH, ServiceMetrics } from './http/metrics.js';
@@ -63,6 +66,14 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     // Fastify's own per-request lines are replaced by the single summary line below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    // Connections are reaped: a client that trickles its body or headers, or idles, is cut off.
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+      // Node checks those timeouts on this interval (30 s by default, too coarse for short limits).
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs) / 4))),
+    },
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     // Prototype-poisoning protection stays on for every JSON body (Fastify's default, made explicit).
@@ -119,13 +130,23 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     if (!opts.store) await store.close();
   });
 
+  // Load shedding before anything else costs work (src/http/load-shedding.ts).
+  await registerLoadShedding(app, config);
+
   const metrics = new ServiceMetrics();
   const exposure = metricsExposure(config);
   // JWT verification, security headers and rate limits apply to every route registered after this.
   // /metrics on the main port carries a scraper's static token (or none in development), never an EHR JWT.
   await registerSecurity(app, { config, metrics, ...(exposure.kind === 'main-port' ? { publicPaths: [METRICS_PATH] } : {}) });
+  if (config.auth === 'required') {
+    // Seen jtis shared through the store: a replay to another instance or after a restart is refused.
+    const guard = new SharedReplayGuard(store, { timeoutMs: config.replayStoreTimeoutMs, logger: app.log });
+    registerSharedReplayCheck(app, guard, (reply) => {
+      void reply.code(401).header('www-authenticate', 'Bearer').type('application/json').send(UNAUTHORIZED_BODY);
+    });
+  }
   await registerMetrics(app, metrics, exposure, config.host);
-  await app.register(healthRoutes, { knowledge, checks: [() => ({ name: 'store', ok: store.ready() })] });
+  await app.register(healthRoutes, { knowledge, checks: [storeProbe(store)] });
   recordCallOutcomes(app, store);
   await app.register(cdsRoutes, { config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()), metrics });
   await app.register(feedbackRoutes, { store, metrics });

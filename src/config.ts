@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ruleSettingsFromEnv, type RuleSettings } from '../hooks/settings.js';
+import { DEFAULT_LIMITS, type WorkLimits } from './data/limits.js';
 
 /**
  * Service configuration, from environment variables only (12-factor), validated at startup.
@@ -24,7 +25,7 @@ const EnvSchema = z.object({
   /** Comma-separated origins the service may call as `fhirServer`. */
   FHIR_SERVER_ALLOWLIST: z.string().optional(),
   DATABASE_URL: z.string().min(1).default('sqlite:./data/spine-cds.db'),
-  /** Deadline for the whole FHIR-server fetch of one hook call. */
+  /** Deadline for one hook call: fetching, parsing and evaluating (checked before evaluation starts). */
   FHIR_DEADLINE_MS: positiveInt(3000),
   FHIR_MAX_CONCURRENCY: positiveInt(4),
   FHIR_MAX_PAGES: positiveInt(10),
@@ -46,6 +47,32 @@ const EnvSchema = z.object({
   METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Bearer token for the governance dashboard (/admin); without it /admin is 404 in production (docs/dashboard.md). */
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Work bounds per hook call (docs/operations.md): bytes read from the FHIR server, resources and
+  // codings evaluated, text given to the name matcher, draft orders reviewed.
+  FHIR_MAX_RESPONSE_BYTES: positiveInt(DEFAULT_LIMITS.maxResponseBytes),
+  FHIR_MAX_CALL_BYTES: positiveInt(DEFAULT_LIMITS.maxCallBytes),
+  MAX_RESOURCES_PER_KEY: positiveInt(DEFAULT_LIMITS.maxResourcesPerKey),
+  MAX_RESOURCES_PER_CALL: positiveInt(DEFAULT_LIMITS.maxResourcesPerCall),
+  MAX_CODINGS_PER_ELEMENT: positiveInt(DEFAULT_LIMITS.maxCodingsPerElement),
+  MAX_NAME_TEXT_LENGTH: positiveInt(DEFAULT_LIMITS.maxNameTextLength),
+  MAX_DRAFT_ORDERS: positiveInt(DEFAULT_LIMITS.maxDraftOrders),
+  // Connection reaping: a slow or idle client cannot hold a socket for ever.
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt(10_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt(72_000),
+  // Load shedding (@fastify/under-pressure): 503 + Retry-After past these; 0 turns a check off.
+  /**
+   * Default 1000 in production; 0 (off) otherwise: under tsx (development) and test runners the
+   * loop is held by compilation and by the tests themselves, which would shed ordinary calls.
+   */
+  SHED_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).optional(),
+  /** Default: 85% of the V8 heap limit. */
+  SHED_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).optional(),
+  SHED_RETRY_AFTER_S: positiveInt(5),
+  /** Hook and feedback calls being worked on at once; past it, 503 at once. 0 turns it off. */
+  SHED_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(0),
+  /** How long a hook call waits for the shared replay store before falling back to this process's memory. */
+  REPLAY_STORE_TIMEOUT_MS: positiveInt(250),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -81,6 +108,12 @@ export interface Config {
   adminToken: string | undefined;
   /** Decision-rule settings (RULE_* variables; conflict resolutions of the decision table). */
   rules: RuleSettings;
+  /** Work bounds per hook call (src/data/limits.ts). */
+  limits: WorkLimits;
+  http: { requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number };
+  /** 0 disables a check; an undefined heap limit means 85% of V8's heap limit. */
+  loadShedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number | undefined; retryAfterSeconds: number; maxInFlight: number };
+  replayStoreTimeoutMs: number;
   /** Messages to log loudly at startup (permissive development defaults). */
   warnings: string[];
 }
@@ -173,6 +206,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metrics: { ...(e.METRICS_PORT !== undefined ? { port: e.METRICS_PORT } : {}), ...(e.METRICS_TOKEN ? { token: e.METRICS_TOKEN } : {}) },
     adminToken: e.ADMIN_TOKEN,
     rules,
+    limits: {
+      maxResponseBytes: e.FHIR_MAX_RESPONSE_BYTES,
+      maxCallBytes: e.FHIR_MAX_CALL_BYTES,
+      maxResourcesPerKey: e.MAX_RESOURCES_PER_KEY,
+      maxResourcesPerCall: e.MAX_RESOURCES_PER_CALL,
+      maxCodingsPerElement: e.MAX_CODINGS_PER_ELEMENT,
+      maxNameTextLength: e.MAX_NAME_TEXT_LENGTH,
+      maxDraftOrders: e.MAX_DRAFT_ORDERS,
+    },
+    http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
+    loadShedding: { maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS ?? (e.NODE_ENV === 'production' ? 1000 : 0), maxHeapUsedBytes: e.SHED_MAX_HEAP_USED_BYTES, retryAfterSeconds: e.SHED_RETRY_AFTER_S, maxInFlight: e.SHED_MAX_IN_FLIGHT },
+    replayStoreTimeoutMs: e.REPLAY_STORE_TIMEOUT_MS,
     warnings,
   };
 }

@@ -37,6 +37,8 @@ export interface DataGap {
   /** Prefetch key, e.g. `procedures`. */
   key: string;
   reason: string;
+  /** Set when a work bound of this service (not the EHR) left data out: shown even when no rule fires. */
+  bounded?: true;
 }
 
 export function emptyRecord(): PatientRecord {

@@ -1,7 +1,11 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
+
 /**
  * Remembers every accepted `jti` until its token expires, so a captured token cannot be replayed
- * (CDS Hooks 2.0 §Trusting CDS Clients). In memory, per process: with several instances behind a
- * load balancer a token could be replayed once per instance (docs/security.md says what to do).
+ * (CDS Hooks 2.0 §Trusting CDS Clients). In memory, per process: the verifier's front cache, which
+ * refuses a replay to the same process without a database round trip. SharedReplayGuard (below)
+ * adds the store, so a replay to another instance, or after a restart, is refused too.
  *
  * Bounded: only tokens that already passed signature and claim checks get here, so filling it needs
  * a trusted EHR's key; still, memory must not grow without limit. When full, expired entries go
@@ -61,4 +65,91 @@ export class JtiReplayCache {
       }
     }
   }
+}
+
+/** The part of the store the shared guard needs (src/storage). */
+export interface JtiStore {
+  claimJti(iss: string, jti: string, expiresAt: Date): Promise<boolean>;
+}
+
+export interface ReplayLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export type SharedReplayResult = 'fresh' | 'replayed' | 'unchecked';
+
+/**
+ * Seen jtis per issuer in the configured store (SQLite or PostgreSQL), so every instance and every
+ * restart shares them. The store must not hold a hook call hostage: a claim waits at most
+ * `timeoutMs`; when the store fails or is slow, the token is let through on the per-process check
+ * alone ('unchecked'), the degradation is logged, and the store is left alone for `backoffMs` so an
+ * outage does not add the timeout to every call.
+ */
+export class SharedReplayGuard {
+  private skipUntil = 0;
+  private unchecked = 0;
+
+  constructor(
+    private readonly store: JtiStore,
+    private readonly opts: { timeoutMs: number; backoffMs?: number; logger: ReplayLogger; now?: () => number },
+  ) {}
+
+  /** Tokens let through unchecked against the store (observability). */
+  get uncheckedCount(): number {
+    return this.unchecked;
+  }
+
+  async claim(iss: string, jti: string, expiresAtMs: number): Promise<SharedReplayResult> {
+    const now = (this.opts.now ?? Date.now)();
+    if (now < this.skipUntil) {
+      this.unchecked++;
+      return 'unchecked';
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`replay store did not answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
+      });
+      const fresh = await Promise.race([this.store.claimJti(iss, jti, new Date(expiresAtMs)), timeout]);
+      return fresh ? 'fresh' : 'replayed';
+    } catch (err) {
+      this.unchecked++;
+      this.skipUntil = now + (this.opts.backoffMs ?? 5_000);
+      this.opts.logger.error(
+        { err: { message: (err as Error)?.message ?? String(err) }, uncheckedTokens: this.unchecked },
+        'replay store unavailable: tokens are checked against this process only until it answers again',
+      );
+      return 'unchecked';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * After the verifier accepted a token (request.client is set), claims its jti in the shared store.
+ * A preParsing hook: the rate limiter (onRequest) has counted the request, and a refused body is
+ * never parsed. The refusal is the same bare 401 as every other authentication failure.
+ */
+export function registerSharedReplayCheck(
+  app: FastifyInstance,
+  guard: SharedReplayGuard,
+  refuse: (reply: FastifyReply) => void,
+): void {
+  app.addHook('preParsing', async (request: FastifyRequest, reply: FastifyReply, payload) => {
+    if (reply.sent || !request.client) return payload;
+    const token = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (!token) return payload;
+    // Already verified by the signature check: decoding again only reads the claims.
+    const claims = decodeJwt(token);
+    if (typeof claims.jti !== 'string' || typeof claims.exp !== 'number') return payload;
+    // Kept as long as the verifier would accept the token: exp plus its default 60 s clock skew.
+    const result = await guard.claim(request.client.iss, claims.jti, claims.exp * 1000 + 60_000);
+    if (result === 'replayed') {
+      request.log.warn({ auth: { reason: 'replayed-jti', iss: request.client.iss, scope: 'shared' }, route: request.routeOptions.url ?? 'unmatched' }, 'authentication failed: replayed-jti');
+      refuse(reply);
+    }
+    return payload;
+  });
 }

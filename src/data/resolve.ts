@@ -2,7 +2,8 @@ import type { FhirResource } from 'fhir/r4';
 import type { PrefetchTemplate } from '../../hooks/types.js';
 import type { PatientRecord } from '../record.js';
 import type { FhirServerPolicy } from './allowlist.js';
-import { FhirFetchError, fhirGet, mapWithConcurrency } from './fhir-client.js';
+import { FhirFetchError, FhirTooLargeError, fhirGet, mapWithConcurrency, type ByteBudget } from './fhir-client.js';
+import { DEFAULT_LIMITS, boundResources, capPerKey, type WorkLimits } from './limits.js';
 import { classifyFhirValue, classifyPrefetch, renderTemplate, type PrefetchValue } from './prefetch.js';
 import { recordFromResources } from './record-builder.js';
 
@@ -21,11 +22,20 @@ export interface ResolveOptions {
   maxPages: number;
   /** Told how long each key's read from the FHIR server took and whether it succeeded (metrics). */
   onFhirFetch?: (key: string, seconds: number, ok: boolean) => void;
+  /** The whole call's deadline (fetch, parse, evaluate); when absent, one of deadlineMs starts here. */
+  signal?: AbortSignal;
+  /** Byte and resource bounds; DEFAULT_LIMITS when absent. */
+  limits?: Partial<WorkLimits>;
 }
 
 export interface MissingData {
   key: string;
+  /** What the caller is told: says nothing of the target's state unless the operator allowlisted it. */
   reason: string;
+  /** The full reason, for the service log only. */
+  detail: string;
+  /** Bytes read before a byte cap stopped the transfer (log and measurements). */
+  bytesRead?: number;
 }
 
 /** Required data that could be had neither from prefetch nor from the FHIR server: answered 412. */
@@ -40,6 +50,8 @@ export interface Resolution {
   record: PatientRecord;
   /** Which keys came from where, for the summary log (no contents). */
   sources: Record<string, 'prefetch' | 'fhirServer' | 'unavailable'>;
+  /** Optional keys that failed, with the detailed reason (the log; record.gaps has the caller's text). */
+  failures: MissingData[];
 }
 
 interface KeyResult {
@@ -49,6 +61,8 @@ interface KeyResult {
   failure?: string;
   /** Data was obtained but is incomplete (paging cap reached). */
   truncated?: boolean;
+  /** The fetch error behind `failure`, when the FHIR server was asked. */
+  error?: unknown;
 }
 
 /**
@@ -57,11 +71,13 @@ interface KeyResult {
  * become DataGaps that the cards mention.
  */
 export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOptions): Promise<Resolution> {
+  const limits: WorkLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   // The deadline timer is only armed when something must be fetched: most calls are fully prefetched.
   let client: Client | undefined;
+  const budget: ByteBudget = { perResponse: limits.maxResponseBytes, remaining: limits.maxCallBytes };
   const fhirClient = (): Client | undefined => {
     if (!req.fhirServer) return undefined;
-    client ??= { baseUrl: req.fhirServer, accessToken: req.accessToken, signal: AbortSignal.timeout(opts.deadlineMs), policy: opts.policy };
+    client ??= { baseUrl: req.fhirServer, accessToken: req.accessToken, signal: opts.signal ?? AbortSignal.timeout(opts.deadlineMs), policy: opts.policy, budget };
     return client;
   };
 
@@ -88,9 +104,9 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
       if (!client) return { template, resources: [], source: 'unavailable', failure: 'prefetch is paginated and no fhirServer was given to read the next pages' };
       try {
         const rest = await followPages(given.next, template, client, opts.maxPages - 1);
-        return { template, resources: [...given.resources, ...rest.resources], source: 'prefetch', truncated: rest.truncated };
+        return { template, resources: given.resources.concat(rest.resources), source: 'prefetch', truncated: rest.truncated };
       } catch (err) {
-        return { template, resources: [], source: 'unavailable', failure: failureText(err) };
+        return { template, resources: [], source: 'unavailable', failure: failureText(err), error: err };
       }
     }
     const why = describeUnusable(given);
@@ -105,27 +121,48 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
       return { template, resources: fetched.resources, source: 'fhirServer', truncated: fetched.truncated };
     } catch (err) {
       opts.onFhirFetch?.(template.key, (performance.now() - started) / 1000, false);
-      return { template, resources: [], source: 'unavailable', failure: `${why}; fetching it failed: ${failureText(err)}` };
+      return { template, resources: [], source: 'unavailable', failure: `${why}; fetching it failed: ${failureText(err)}`, error: err };
     }
   }
 
-  const missing = results
-    .filter((r) => r.failure !== undefined && r.template.required)
-    .map((r) => ({ key: r.template.key, reason: r.failure! }));
+  // The target's state is told to the caller only for a server the operator allowlisted: without an
+  // allowlist (development) "got a Bundle" versus "unreachable" would make this service a port scanner.
+  const detailed = opts.policy.allowlist.length > 0;
+  const describe = (r: KeyResult): MissingData => {
+    const detail = r.failure!;
+    const reason = detailed || r.error === undefined ? detail : 'it could not be read from the fhirServer (the reason is in the service log)';
+    return { key: r.template.key, reason, detail, ...(r.error instanceof FhirTooLargeError ? { bytesRead: r.error.bytesRead } : {}) };
+  };
+  const missing = results.filter((r) => r.failure !== undefined && r.template.required).map(describe);
   if (missing.length > 0) throw new PreconditionFailed(missing);
+  const failures = results.filter((r) => r.failure !== undefined).map(describe);
 
+  // Bounded before anything reads the record: resources per key (newest first) and per call, codings
+  // per element and text length, so one hostile record cannot hold the event loop.
+  const perKey = capPerKey(
+    results.map((r) => r.resources),
+    limits,
+  );
   const patientId = typeof req.context.patientId === 'string' ? req.context.patientId : undefined;
   // A plain loop: Array.prototype.flatMap takes a slow generic path for thousands of resources.
   const resources: FhirResource[] = [];
-  for (const r of results) for (const resource of r.resources) resources.push(resource);
-  const record = recordFromResources(resources, patientId);
-  record.gaps = results.flatMap((r) => {
-    if (r.failure !== undefined) return [{ key: r.template.key, reason: r.failure }];
-    if (r.truncated) return [{ key: r.template.key, reason: `only the first ${opts.maxPages} pages were read; older entries were not considered` }];
-    return [];
+  for (const kept of perKey) for (const resource of kept.resources) resources.push(resource);
+  const bounded = boundResources(resources, limits);
+  const record = recordFromResources(bounded.resources, patientId);
+  const gaps: PatientRecord['gaps'] = [];
+  results.forEach((r, i) => {
+    const key = r.template.key;
+    if (r.failure !== undefined) gaps.push({ key, reason: failures.find((f) => f.key === key)!.reason });
+    else if (r.truncated) gaps.push({ key, reason: `only the first ${opts.maxPages} pages were read; older entries were not considered` });
+    const kept = perKey[i]!;
+    if (kept.dropped > 0) {
+      gaps.push({ key, bounded: true, reason: `only the newest ${kept.resources.length} of ${kept.resources.length + kept.dropped} entries were evaluated (the service's work limits); older entries were not considered` });
+    }
   });
+  gaps.push(...bounded.gaps);
+  record.gaps = gaps;
   const sources = Object.fromEntries(results.map((r) => [r.template.key, r.source]));
-  return { record, sources };
+  return { record, sources, failures };
 }
 
 type Client = Parameters<typeof fhirGet>[1];
@@ -142,7 +179,7 @@ async function fetchQuery(query: string, template: PrefetchTemplate, client: Cli
   if (first.kind !== 'resources') return { resources: [], truncated: false };
   if (!first.next) return { resources: first.resources, truncated: false };
   const rest = await followPages(first.next, template, client, maxPages - 1);
-  return { resources: [...first.resources, ...rest.resources], truncated: rest.truncated };
+  return { resources: first.resources.concat(rest.resources), truncated: rest.truncated };
 }
 
 async function followPages(next: string, template: PrefetchTemplate, client: Client, pagesLeft: number): Promise<Pages> {
@@ -154,7 +191,9 @@ async function followPages(next: string, template: PrefetchTemplate, client: Cli
     pagesLeft--;
     const page = classifyFhirValue(template, await fhirGet(url, client));
     if (page.kind !== 'resources') throw new FhirFetchError('a next page was not a searchset Bundle');
-    collected.push(...page.resources);
+    // Not push(...page.resources): a spread passes every element as an argument and overflows the
+    // stack past about 100,000.
+    for (const resource of page.resources) collected.push(resource);
     url = page.next;
   }
   // Past the cap the record is truncated; newest-first sorting in the templates keeps what matters,

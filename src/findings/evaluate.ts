@@ -56,6 +56,7 @@ interface Ctx {
   named: Map<IndexedType, NamedResource[]>;
   /** Observations with a valueCodeableConcept, and by its codes (exam findings carried as a value; built on first use). */
   values?: { byCode: Map<string, Json[]>; all: Json[] };
+  failed?: NonNullable<FindingsResult['failed']>;
 }
 
 interface NamedResource {
@@ -78,13 +79,15 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
   let index: RecordIndex;
   try {
     index = indexRecord(record);
-  } catch {
+  } catch (err) {
     // An empty index would make every coded finding "absent"; unknown is the truth.
     notes.push({ message: 'The patient record could not be read; every finding is unknown.' });
+    const message = `the patient record could not be indexed: ${(err as Error)?.message ?? String(err)}`;
+    const failed = mappings.definitions.map((def) => ({ findingId: def.id, label: def.label, message }));
     const findings = {} as Record<FindingId, Finding>;
     for (const def of mappings.definitions) findings[def.id] = { id: def.id, label: def.label, sources: def.sources, state: 'unknown', evidence: [], note: 'The patient record could not be read.' };
     for (const id of FINDING_IDS) findings[id] ??= { id, label: id, sources: [], state: 'unknown', evidence: [], note: 'No mapping defines this finding.' };
-    return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes };
+    return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes, failed };
   }
   const results: Partial<Record<FindingId, Finding>> = {};
   const ctx: Ctx = { mappings, index, record, now: nowMs, results, notes, noteKeys, notesKept: new Map(), notesDropped: new Map(), findingId: 'LBP', named: new Map() };
@@ -93,6 +96,7 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
     try {
       results[def.id] = evaluateDefinition(def, ctx);
     } catch (err) {
+      (ctx.failed ??= []).push({ findingId: def.id, label: def.label, message: (err as Error)?.message ?? String(err) });
       results[def.id] = {
         id: def.id,
         label: def.label,
@@ -110,7 +114,7 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
   for (const id of FINDING_IDS) {
     findings[id] = results[id] ?? { id, label: id, sources: [], state: 'unknown', evidence: [], note: 'No mapping defines this finding.' };
   }
-  return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes };
+  return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes, ...(ctx.failed ? { failed: ctx.failed } : {}) };
 }
 
 /** Notes kept per finding; past that they are counted, so a long chart cannot flood a card. */
@@ -135,7 +139,9 @@ function evaluateDefinition(def: LoadedDefinition, ctx: Ctx): Finding {
   let judged = true;
   for (const c of def.criteria) {
     const out = evaluateCriterion(c, ctx);
-    evidence.push(...out.evidence);
+    // A loop, not push(...): a spread passes each item as an argument, and a record with ~125,000
+    // matching Conditions overflowed the stack (issue 14).
+    for (const e of out.evidence) evidence.push(e);
     if (!out.judged) {
       judged = false;
       if (out.missing) missing.push(out.missing);

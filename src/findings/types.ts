@@ -80,4 +80,6 @@ export interface FindingsResult {
   evaluatedAt: string;
   findings: Record<FindingId, Finding>;
   dataQuality: DataQualityNote[];
+  /** Findings whose evaluation threw (state unknown): the answer must say so, never fall silent. */
+  failed?: Array<{ findingId: FindingId; label: string; message: string }>;
 }

@@ -16,27 +16,35 @@ export function installJsonBodyParser(app: FastifyInstance, maxDepth: number): v
     { parseAs: 'string' },
     (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, value?: unknown) => void) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
-      parseJson(request, text, (err: Error | null, value?: unknown) => {
-        if (err) return done(err);
-        if (nestingExceeds(value, maxDepth)) {
-          return done(new HttpProblem(400, `Request body nests deeper than ${maxDepth} levels`));
-        }
-        done(null, value);
-      });
+      // On the text, before parsing: one pass over the characters, where walking the parsed tree
+      // cost ~100–400 ms for a 6 MB body with 80,000 codings (issue 14). A body too deep is never parsed.
+      if (textNestingExceeds(text, maxDepth)) {
+        return done(new HttpProblem(400, `Request body nests deeper than ${maxDepth} levels`));
+      }
+      parseJson(request, text, done);
     },
   );
 }
 
-/** Iterative depth check, so the check itself cannot overflow. */
-export function nestingExceeds(value: unknown, maxDepth: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
-    if (depth > maxDepth) return true;
-    const children = Array.isArray(node) ? node : Object.values(node as Record<string, unknown>);
-    for (const child of children) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+/**
+ * The deepest nesting of `[` and `{` in JSON text, outside strings, compared with maxDepth. Invalid
+ * JSON is left to the parser; this only has to be right for text the parser would accept.
+ */
+export function textNestingExceeds(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string: up to the next quote not escaped by a backslash.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
     }
   }
   return false;

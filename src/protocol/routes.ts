@@ -52,7 +52,7 @@ export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): P
     const { metrics } = opts;
     let result;
     try {
-      result = await callService(service, request.body, knowledge, opts.config, now, {
+      result = await callService(service, request.body, knowledge, opts.config, now, request.log, {
         ...(metrics ? { onFhirFetch: (key: string, seconds: number, ok: boolean) => observeFetch(metrics, key, seconds, ok) } : {}),
       });
     } catch (err) {

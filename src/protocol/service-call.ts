@@ -1,9 +1,12 @@
 import type { Bundle, FhirResource } from 'fhir/r4';
+import type { FastifyBaseLogger } from 'fastify';
 import type { CdsServiceDefinition, HookContext, RuleInput } from '../../hooks/types.js';
 import type { CdsResponse } from '../cards/types.js';
 import type { Config } from '../config.js';
 import { isFhirServerAllowed } from '../data/allowlist.js';
+import { boundDraftOrders, boundResources } from '../data/limits.js';
 import { PreconditionFailed, resolvePatientRecord, type ResolveOptions } from '../data/resolve.js';
+import { incompleteEvaluationCard } from '../cards/incomplete.js';
 import { HttpProblem } from '../http/problem.js';
 import type { Knowledge } from '../knowledge.js';
 import { ContextSchemas, HookRequestSchema, type HookRequest } from './schemas.js';
@@ -38,8 +41,11 @@ export async function callService(
   knowledge: Knowledge,
   config: Config,
   now: Date,
+  log?: FastifyBaseLogger,
   observe: Pick<ResolveOptions, 'onFhirFetch'> = {},
 ): Promise<ServiceCallResult> {
+  // One deadline for the whole call: fetching, parsing and evaluating (issue 14).
+  const deadline = AbortSignal.timeout(config.fhirDeadlineMs);
   const { request, context } = validateHookRequest(service, body);
   const policy = { production: config.production, allowlist: config.fhirServerAllowlist };
   if (request.fhirServer && !isFhirServerAllowed(request.fhirServer, policy)) {
@@ -56,10 +62,12 @@ export async function callService(
         fhirServer: request.fhirServer,
         accessToken: request.fhirAuthorization?.access_token,
       },
-      { policy, deadlineMs: config.fhirDeadlineMs, maxConcurrency: config.fhirMaxConcurrency, maxPages: config.fhirMaxPages, ...observe },
+      { policy, deadlineMs: config.fhirDeadlineMs, maxConcurrency: config.fhirMaxConcurrency, maxPages: config.fhirMaxPages, signal: deadline, limits: config.limits, ...observe },
     );
   } catch (err) {
     if (err instanceof PreconditionFailed) {
+      // The detailed reasons stay here; the caller's text may be generic (see resolve.ts).
+      log?.warn({ missing: err.missing.map(({ key, detail, bytesRead }) => ({ key, reason: detail, ...(bytesRead !== undefined ? { bytesRead } : {}) })) }, 'required data unavailable');
       throw new HttpProblem(
         412,
         err.message,
@@ -73,18 +81,42 @@ export async function callService(
     }
     throw err;
   }
+  if (resolution.failures.length > 0) {
+    log?.warn({ unavailable: resolution.failures.map(({ key, detail }) => ({ key, reason: detail })) }, 'optional data unavailable');
+  }
+  if (deadline.aborted) {
+    // Evaluating now would answer after the EHR stopped waiting, and hold the loop for nothing.
+    throw new HttpProblem(503, 'The service could not answer within its deadline; try again');
+  }
 
-  const allDraftOrders = draftOrderResources(context.draftOrders);
+  const drafts = boundDraftOrders(draftOrderResources(context.draftOrders), config.limits);
+  if (drafts.gap) resolution.record.gaps.push(drafts.gap);
+  // Draft orders come from the request body: the same per-element bounds as the record.
+  for (const gap of boundResources(drafts.orders, config.limits).gaps) resolution.record.gaps.push({ ...gap, key: `draftOrders ${gap.key}` });
+  const allDraftOrders = drafts.orders;
+  const findings = knowledge.evaluate(resolution.record, now);
   const input: RuleInput = {
     service,
     context,
     ordersUnderReview: ordersUnderReview(service, context, allDraftOrders),
     allDraftOrders,
     record: resolution.record,
-    findings: knowledge.evaluate(resolution.record, now),
+    findings,
     now,
   };
-  return { request, response: knowledge.advisor.advise(input), dataSources: resolution.sources };
+  const response = knowledge.advisor.advise(input);
+  const failed = findings.failed ?? [];
+  const bounded = resolution.record.gaps.filter((g) => g.bounded);
+  if (failed.length > 0) {
+    // Never a silent answer: the card names what could not be evaluated, and the log has why.
+    log?.error({ failedFindings: failed.map((f) => ({ finding: f.findingId, error: f.message })) }, 'findings failed to evaluate');
+    response.cards.push(incompleteEvaluationCard(failed, bounded));
+  } else if (bounded.length > 0 && response.cards.length === 0) {
+    // The other cards list the gaps themselves; with none, "no card" would hide the truncation.
+    response.cards.push(incompleteEvaluationCard([], bounded));
+  }
+  if (bounded.length > 0) log?.warn({ bounded: bounded.map((g) => g.key) }, 'work bounds left data out');
+  return { request, response, dataSources: resolution.sources };
 }
 
 function draftOrderResources(bundle: Bundle | undefined): FhirResource[] {

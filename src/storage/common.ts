@@ -332,3 +332,16 @@ export function scheduleRetention(
   timer.unref();
   return () => clearInterval(timer);
 }
+
+/**
+ * Deletes expired seen-jti rows every minute (they only need to outlive their token), logging a
+ * failure rather than throwing; returns the stop function for close().
+ */
+export function scheduleJtiPurge(purge: () => Promise<number>, opts: { logger: StoreLogger; maintenance?: boolean }): () => void {
+  if (opts.maintenance === false) return () => undefined;
+  const timer = setInterval(() => {
+    purge().catch((err: unknown) => opts.logger.warn({ err: errorSummary(err) }, 'seen-jti purge failed'));
+  }, 60_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

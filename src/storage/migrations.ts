@@ -120,7 +120,29 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // Numbered 3: issue 14 adds migration 2 (jti table) in parallel; the lead renumbers on merge if needed.
+    version: 2,
+    name: 'seen JWT ids (replay protection shared by every instance)',
+    // One row per accepted token until it expires; the primary key is what refuses the second use.
+    sqlite: `
+      CREATE TABLE seen_jti (
+        iss TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (iss, jti)
+      );
+      CREATE INDEX seen_jti_expires_at ON seen_jti (expires_at);
+    `,
+    postgres: `
+      CREATE TABLE seen_jti (
+        iss TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (iss, jti)
+      );
+      CREATE INDEX seen_jti_expires_at ON seen_jti (expires_at);
+    `,
+  },
+  {
     version: 3,
     name: 'governance dashboard: call outcomes, prefetch gaps, issued suggestions, report indexes',
     sqlite: dashboardSchema({ time: 'INTEGER', real: 'REAL', status: 'INTEGER' }),

@@ -8,6 +8,7 @@ import {
   PATIENT_KEY_META,
   patientHasher,
   retentionCutoff,
+  scheduleJtiPurge,
   type WriteBatch,
   scheduleRetention,
 } from './common.js';
@@ -74,10 +75,26 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
     return { cards: cards.rowCount ?? 0, feedback: feedback.rowCount ?? 0 };
   };
   const stopRetention = scheduleRetention(purge, opts);
+  const stopJtiPurge = scheduleJtiPurge(async () => (await pool.query('DELETE FROM seen_jti WHERE expires_at <= now()')).rowCount ?? 0, opts);
 
   return {
     kind: 'postgres',
     ready: () => open,
+    async ping() {
+      if (!open) throw new Error('store closed');
+      await pool.query('SELECT 1');
+    },
+    async claimJti(iss, jti, expiresAt) {
+      if (!open) throw new Error('store closed');
+      // One statement: the primary key decides between concurrent instances; an expired row is reused.
+      const { rowCount } = await pool.query(
+        `INSERT INTO seen_jti (iss, jti, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (iss, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE seen_jti.expires_at <= $4
+         RETURNING 1`,
+        [iss, jti, expiresAt, new Date()],
+      );
+      return (rowCount ?? 0) > 0;
+    },
     cardsIssued(event: CardsIssued): void {
       if (open) writer.enqueue(event);
     },
@@ -139,6 +156,7 @@ export async function openPostgresStore(connectionString: string, opts: StoreOpt
     async close() {
       if (!open) return;
       stopRetention();
+      stopJtiPurge();
       await writer.flush();
       open = false;
       await pool.end();

@@ -141,8 +141,15 @@ export interface StoreCounts {
 
 export interface Store extends CardSink, CallSink {
   readonly kind: 'sqlite' | 'postgres';
-  /** Open and migrated. A database that is down does not make the service unready: cards still go out. */
+  /** Open and migrated (not closed). */
   ready(): boolean;
+  /** A cheap round trip to the database (SELECT 1); rejects when it cannot be reached. */
+  ping(): Promise<void>;
+  /**
+   * Records that token `jti` of issuer `iss` was used, until `expiresAt`. Resolves true the first
+   * time (or once the earlier use has expired), false for a replay — whichever instance saw it first.
+   */
+  claimJti(iss: string, jti: string, expiresAt: Date): Promise<boolean>;
   /** Writes the entries in one transaction and resolves only once the write is durable (committed and synced). */
   recordFeedback(serviceId: string, entries: FeedbackEntry[], client?: AuthenticatedClient): Promise<FeedbackResult>;
   /** The analytics summary for cards issued (and calls made) since the date, optionally for one service. */
@@ -165,6 +172,11 @@ export interface StoreOptions {
   patientKey?: string;
   /** Run the retention purge at open and daily (default true; the report command turns it off). */
   maintenance?: boolean;
+  /**
+   * For sqlite: take the file's instance lock, so a second service process on the same file is
+   * refused at startup (default true; the report command, a reader, turns it off).
+   */
+  exclusive?: boolean;
   /** For sqlite: fail instead of creating a missing database file (the report command). */
   mustExist?: boolean;
   /** A card batch slower than this is logged and counted (default 1000 ms). */

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { CardSink } from '../../src/events.js';
+import type { KnowledgeHolder } from '../../src/knowledge.js';
 
 export interface RunningService {
   baseUrl: string;
@@ -18,7 +19,7 @@ export interface RunningService {
  */
 export async function startService(
   env: Record<string, string> = {},
-  extra: { cardSink?: CardSink; now?: () => Date } = {},
+  extra: { cardSink?: CardSink; now?: () => Date; knowledge?: KnowledgeHolder } = {},
 ): Promise<RunningService> {
   // An in-memory store unless the test names one: tests never write into the repository's ./data.
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', CDS_AUTH: 'off', PORT: '0', DATABASE_URL: 'sqlite::memory:', ...env });

@@ -1,0 +1,65 @@
+import underPressure from '@fastify/under-pressure';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { getHeapStatistics } from 'node:v8';
+import type { Config } from '../config.js';
+import { simpleOutcome } from './problem.js';
+
+const PROBES: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
+function isProbe(request: FastifyRequest): boolean {
+  const q = request.url.indexOf('?');
+  return PROBES.has(q === -1 ? request.url : request.url.slice(0, q));
+}
+
+/**
+ * Overload answers 503 + Retry-After at once, before authentication or body parsing cost anything,
+ * and never for the probes (an orchestrator must not restart a pod that is only busy). Triggers:
+ * - event-loop delay or heap past their limits (@fastify/under-pressure): sustained overload;
+ * - optionally, calls in flight past maxInFlight, which acts on the very first burst, before any
+ *   delay could be measured, and bounds the memory calls in flight hold.
+ */
+export async function registerLoadShedding(app: FastifyInstance, config: Config): Promise<void> {
+  const { maxEventLoopDelayMs, maxHeapUsedBytes, retryAfterSeconds, maxInFlight } = config.loadShedding;
+  // One log line per second at most: under overload, a line per shed call would add to the load.
+  let shedSinceLog = 0;
+  let lastLog = 0;
+  const shed = (request: FastifyRequest, reply: FastifyReply, pressure: string, value: unknown): void => {
+    shedSinceLog++;
+    const now = Date.now();
+    if (now - lastLog >= 1000) {
+      request.log.warn({ pressure, value, shed: shedSinceLog }, 'load shed: answering 503');
+      shedSinceLog = 0;
+      lastLog = now;
+    }
+    void reply.code(503).header('retry-after', String(retryAfterSeconds)).type('application/json').send(simpleOutcome(503, 'Service under load; retry later'));
+  };
+
+  if (maxInFlight > 0) {
+    let inFlight = 0;
+    const counted = new WeakSet<FastifyRequest>();
+    const release = async (request: FastifyRequest): Promise<void> => {
+      if (counted.delete(request)) inFlight--;
+    };
+    app.addHook('onRequest', async (request, reply) => {
+      if (isProbe(request) || request.method !== 'POST') return;
+      if (inFlight >= maxInFlight) return shed(request, reply, 'inFlight', inFlight);
+      inFlight++;
+      counted.add(request);
+    });
+    app.addHook('onResponse', release);
+    app.addHook('onRequestAbort', release);
+  }
+
+  // Default heap limit: 85% of V8's, so the process sheds before it dies of an out-of-memory error.
+  const heapLimit = maxHeapUsedBytes ?? Math.floor(getHeapStatistics().heap_size_limit * 0.85);
+  await app.register(underPressure, {
+    maxEventLoopDelay: maxEventLoopDelayMs,
+    maxHeapUsedBytes: heapLimit,
+    retryAfter: retryAfterSeconds,
+    sampleInterval: 100,
+    pressureHandler: (request, reply, type, value) => {
+      if (isProbe(request)) return;
+      shed(request, reply, type, value);
+    },
+  });
+}

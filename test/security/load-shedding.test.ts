@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { fullPrefetch, patientViewRequest, postJson } from '../support/requests.js';
+import { startService } from '../support/service.js';
+import { startStubServer } from '../support/stub-servers.js';
+
+/**
+ * Issue 14 item 3: under overload the service sheds calls with 503 + Retry-After (JSON body), and the
+ * probes keep answering, so an orchestrator does not restart a pod that is only busy.
+ */
+const HOOK = '/cds-services/spine-cds-patient-view';
+
+describe('load shedding', () => {
+  it('past the heap limit: calls get 503 with Retry-After, /healthz and /readyz still answer', async () => {
+    const svc = await startService({ SHED_MAX_HEAP_USED_BYTES: '1', SHED_RETRY_AFTER_S: '7' });
+    try {
+      // The first sample is taken on an interval; wait for it by polling, not by timing.
+      let res = await postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: fullPrefetch() }));
+      for (let i = 0; i < 50 && res.status !== 503; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        res = await postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: fullPrefetch() }));
+      }
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('7');
+      expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ diagnostics: 'Service under load; retry later' }] });
+      expect((await fetch(`${svc.baseUrl}/healthz`)).status).toBe(200);
+      expect((await fetch(`${svc.baseUrl}/readyz`)).status).toBe(200);
+      expect(svc.logLines().some((l) => l.includes('load shed'))).toBe(true);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('with the event loop held: calls are shed while the probes answer', async () => {
+    const svc = await startService({ SHED_MAX_EVENT_LOOP_DELAY_MS: '20' });
+    // Sustained overload: the loop is held for 80 ms out of every ~90.
+    const hog = setInterval(() => {
+      const until = performance.now() + 80;
+      while (performance.now() < until);
+    }, 10);
+    try {
+      const statuses: number[] = [];
+      const probes: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        statuses.push((await postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: fullPrefetch() }))).status);
+        probes.push((await fetch(`${svc.baseUrl}/healthz`)).status);
+      }
+      expect(statuses).toContain(503);
+      expect(new Set(statuses.filter((s) => s !== 503))).not.toContain(500);
+      expect(new Set(probes)).toEqual(new Set([200]));
+    } finally {
+      clearInterval(hog);
+      await svc.close();
+    }
+  });
+
+  it('past SHED_MAX_IN_FLIGHT calls at once: the next call is shed, the probes answer, and the slot frees again', async () => {
+    const hanging = await startStubServer(() => undefined);
+    const svc = await startService({ SHED_MAX_IN_FLIGHT: '1', FHIR_SERVER_ALLOWLIST: new URL(hanging.baseUrl).origin, FHIR_DEADLINE_MS: '2000' });
+    try {
+      const prefetch = fullPrefetch();
+      delete prefetch.conditions;
+      // Held in flight by a FHIR server that never answers, until the deadline.
+      const held = postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch, fhirServer: hanging.baseUrl }));
+      while (hanging.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
+      const shed = await postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: fullPrefetch() }));
+      expect(shed.status).toBe(503);
+      expect(shed.headers.get('retry-after')).toBe('5');
+      expect((await fetch(`${svc.baseUrl}/healthz`)).status).toBe(200);
+      expect((await held).status).toBe(412);
+      expect((await postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: fullPrefetch() }))).status).toBe(200);
+    } finally {
+      await svc.close();
+      await hanging.close();
+    }
+  });
+});
