@@ -48,7 +48,7 @@ const patientToken = '{{context.patientId}}';
 export const SPINE_PREFETCH: PrefetchTemplate[] = [
   { key: 'patient', query: `Patient/${patientToken}`, required: true, read: true },
   // Unfiltered by clinical-status on purpose: cancer counts at any status, and a resolved spinal
-  // infection within 12 months still counts (clinical-spec (a)).
+  // infection within 12 months still counts (docs/clinical-rules.md (Findings)).
   { key: 'conditions', query: `Condition?patient=${patientToken}`, required: true, read: false },
   {
     key: 'observations',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The decision-table choices that the sources disagree on, and the thresholds and windows the rules
- * use (clinical-spec.md section (b), "Conflicts resolved"). Each default is the table's resolution.
+ * use (docs/clinical-rules.md, Decision table, "Conflicts resolved"). Each default is the table's resolution.
  * Finding-level windows (fever 7 d, ESR/CRP 30 d, ...) belong to the findings engine, not here.
  */
 export const RuleSettingsSchema = z.object({
@@ -103,7 +103,7 @@ export const RULE_SETTINGS_DOC: readonly RuleSettingDoc[] = [
     key: 'duplicateLookbackDays',
     default: '7',
     meaning: 'An order is not suggested when an equivalent result, order or procedure is this many days old or newer.',
-    source: 'clinical-spec.md (b)',
+    source: 'docs/clinical-rules.md (Decision table)',
   },
   {
     env: 'RULE_SEVERE_PAIN_SCORE',

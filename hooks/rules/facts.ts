@@ -243,7 +243,7 @@ export function classifyImagingOrder(resource: unknown, knowledge: RuleKnowledge
   return undefined;
 }
 
-/** Epidural abscess (clinical-spec.md D5): the findings engine's qualifier, or the codes the spec names. */
+/** Epidural abscess (docs/clinical-rules.md D5): the findings engine's qualifier, or the codes the spec names. */
 const EPIDURAL_ABSCESS_CODES = new Set(['G06.1', '61974008', '63627007']);
 function isEpiduralAbscess(e: Evidence): boolean {
   return (e.qualifiers?.includes('epidural-abscess') ?? false) || (e.code !== undefined && EPIDURAL_ABSCESS_CODES.has(e.code.code));

@@ -172,7 +172,7 @@ export async function loadRuleKnowledge(mappingsDir: string): Promise<RuleKnowle
   const topicIndicator = {} as Record<CardTopic, Indicator>;
   for (const [i, concept] of topics.concept.entries()) {
     if (!(CARD_TOPICS as readonly string[]).includes(concept.code)) {
-      throw new Error(`${topicFile}: concept[${i}].code: "${concept.code}" is not a card topic of clinical-spec.md (d)`);
+      throw new Error(`${topicFile}: concept[${i}].code: "${concept.code}" is not a card topic of docs/clinical-rules.md (Card topics)`);
     }
     const indicator = propertyOf(concept, 'indicator');
     if (indicator !== 'info' && indicator !== 'warning' && indicator !== 'critical') {

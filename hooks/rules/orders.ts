@@ -3,7 +3,7 @@ import { classifyImagingOrder, orderCodings, parseDateMs, type Facts, type Prior
 import type { OrderDefinition } from './knowledge.js';
 
 /**
- * Duplicate avoidance (clinical-spec.md (b)): never suggest an order equivalent to a draft order or
+ * Duplicate avoidance (docs/clinical-rules.md (Decision table)): never suggest an order equivalent to a draft order or
  * to a result from the last RULE_DUPLICATE_LOOKBACK_DAYS days. An MRI of a region is equivalent to any
  * MRI of that region (contrast is the radiologist's protocol choice); a lab or referral is equivalent
  * to any order or result with one of its codes.

@@ -6,7 +6,7 @@ import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
 import { aorticEmergency, MIMICKER_RULES, MYELOMA_GUIDANCE, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, VASCULAR_EMERGENCY } from './mimickers.js';
 
 /**
- * Decision table (b) of clinical-spec.md, keyed by card topic (section (d)): to find the rule behind
+ * Decision table (b) of docs/clinical-rules.md, keyed by card topic (section (d)): to find the rule behind
  * a card, look up its `source.topic.code` here. Rows D11, D12 and D14 produce no card of their own;
  * they are the conditions under which D10 is withheld (D11, D12) and no row fires at all (D14).
  */

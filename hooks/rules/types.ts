@@ -34,7 +34,7 @@ export interface RowOutcome {
 export interface DecisionRule {
   row: DecisionRowId;
   topic: CardTopic;
-  /** The indicator of clinical-spec.md (d); an outcome may raise it. */
+  /** The indicator of docs/clinical-rules.md (Card topics); an outcome may raise it. */
   indicator: Indicator;
   /** Seeds and guidelines the row cites (ids of src/cards/sources.ts). */
   sources: string[];

@@ -10,7 +10,7 @@
  * SIGTERM or SIGINT closes the listener and exits 0.
  *
  * `--experimental-websocket` is needed on Node 20 only: @medplum/core 5.x references the global
- * WebSocket at load time (shared/docs/test-environment.md).
+ * WebSocket at load time (@medplum/core 5 expects Node 22.18+ or --experimental-websocket).
  */
 import { parseArgs } from 'node:util';
 import { createFhirServer, listen } from './server.js';

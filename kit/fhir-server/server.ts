@@ -11,7 +11,7 @@ import { SnapshotMemoryRepository } from './repository.js';
 /**
  * A real FHIR R4 server on loopback for tests and the local sandbox: @medplum/fhir-router's REST
  * engine over an in-memory repository, behind node:http. The wrapper adds what medplum lacks and
- * real sandboxes have (shared/docs/test-environment.md): `GET /metadata`, search paging links,
+ * real sandboxes have (HAPI, the SMART sandbox): `GET /metadata`, search paging links,
  * CORS for browser clients, and an optional bearer token so clients' Authorization can be tested.
  */
 

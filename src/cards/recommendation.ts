@@ -7,7 +7,7 @@ import type { Card, Coding } from './types.js';
  * be tested on meaning (topic, orders, findings) and the cards on form (checklist section 4).
  */
 
-/** Card topics: the public contract of each card (clinical-spec.md section (d)). */
+/** Card topics: the public contract of each card (docs/clinical-rules.md, Card topics). */
 export const CARD_TOPICS = [
   'cauda-equina',
   'myelopathy',

@@ -1,5 +1,5 @@
 /**
- * The sources a rule may cite, with the absolute URLs of clinical-spec.md "Anchors". Seeds (S0–S4)
+ * The sources a rule may cite, with the absolute URLs of docs/clinical-rules.md "Sources". Seeds (S0–S4)
  * are internal documents without a public URL: cards name them in the detail but do not link them.
  */
 export interface SourceReference {

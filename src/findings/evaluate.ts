@@ -68,7 +68,7 @@ interface NamedResource {
 const UCUM = 'http://unitsofmeasure.org';
 
 /**
- * Turns the record into the findings of clinical-spec.md (a). Pure; never throws: anything it cannot
+ * Turns the record into the findings of docs/clinical-rules.md (Findings). Pure; never throws: anything it cannot
  * read is skipped with a data-quality note, and a finding whose data was not there is `unknown`.
  */
 export function evaluateFindings(mappings: MappingSet, record: PatientRecord, now: Date): FindingsResult {

@@ -47,7 +47,7 @@ export async function loadMappings(mappingsDir: string): Promise<MappingSet> {
     definitions.push({ ...def, file: f.display });
   }
   for (const id of FINDING_IDS) {
-    if (!seen.has(id)) throw new MappingLoadError(`${base}/findings`, 'id', `no definition for finding ${id} (clinical-spec.md section (a))`);
+    if (!seen.has(id)) throw new MappingLoadError(`${base}/findings`, 'id', `no definition for finding ${id} (docs/clinical-rules.md, Findings)`);
   }
   return { definitions: dependencyOrder(definitions), valueSets, expressions };
 }

@@ -230,7 +230,7 @@ export const definitionSchema = z
   .object({
     id: findingId,
     label: z.string().min(1),
-    /** Seeds S0-S4 and guidelines of clinical-spec.md. */
+    /** Seeds S0-S4 and guidelines of docs/clinical-rules.md. */
     sources: z.array(z.string().min(1)).min(1),
     description: z.string().optional(),
     reads: z.array(z.enum(['Patient', 'Condition', 'Observation', 'Procedure', 'ServiceRequest', 'MedicationStatement', 'MedicationRequest'])).min(1),

@@ -1,6 +1,6 @@
 /**
  * The contract between the findings engine (mappings/ + src/findings) and the decision rules
- * (hooks/rules). Ids are those of clinical-spec.md section (a).
+ * (hooks/rules). Ids are those of docs/clinical-rules.md, Findings.
  */
 export const FINDING_IDS = [
   'LBP', 'LEG', 'ARM', 'BILAT', 'CES', 'URET', 'UINC', 'FINC', 'SADDLE', 'MOTOR', 'MYELO',

@@ -7,7 +7,7 @@ import type { Card } from '../../src/cards/types.js';
 
 /**
  * A clinical case: a full CDS Hooks request as an EHR would send it, and the cards it must and must
- * not produce. Written from clinical-spec.md, not from the service's output.
+ * not produce. Written from docs/clinical-rules.md, not from the service's output.
  */
 const CardExpectationSchema = z.strictObject({
   topic: z.string(),

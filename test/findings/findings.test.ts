@@ -15,7 +15,7 @@ import {
   stateOf,
 } from './support.js';
 
-/** One positive and one negative case for every finding of clinical-spec.md (a). */
+/** One positive and one negative case for every finding of docs/clinical-rules.md (Findings). */
 
 describe('coded conditions', () => {
   const cases: [id: Parameters<typeof stateOf>[0], system: string, code: string, other: string][] = [

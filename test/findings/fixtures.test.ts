@@ -5,7 +5,7 @@ import { evaluateFindings, FINDING_IDS, type FindingsResult, type MappingSet } f
 import { shippedMappings } from './support.js';
 
 /**
- * The real public fixtures (shared/fixtures/external; STU3 converted by the kit loader). Their data
+ * The real public fixtures (test/fixtures/external; STU3 converted by the kit loader). Their data
  * is from 2008-2020, so `now` is chosen per case to put the relevant data inside or outside windows.
  */
 

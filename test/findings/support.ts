@@ -8,7 +8,7 @@ import type { PatientRecord } from '../../src/record.js';
 
 /**
  * Hand-made FHIR R4 resources for the findings tests (ours, not real data; the real fixtures live in
- * shared/fixtures/external and are used by fixtures.test.ts).
+ * test/fixtures/external and are used by fixtures.test.ts).
  */
 
 export const MAPPINGS_DIR = fileURLToPath(new URL('../../mappings', import.meta.url));

@@ -23,7 +23,7 @@ const resourcesOf = (id: string): FhirResource[] =>
 const daysBefore = (date: string, ref: Date): number => Math.round((ref.getTime() - Date.parse(`${date}T15:00:00Z`)) / 86_400_000);
 
 describe('demo patients (kit/demo-patients)', () => {
-  it('expect every card topic of clinical-spec (d) from at least one patient and hook', () => {
+  it('expect every card topic of docs/clinical-rules.md (Card topics) from at least one patient and hook', () => {
     const covered = new Set(patients.flatMap((p) => p.expect.flatMap((c) => c.topics)));
     expect([...covered].sort()).toEqual([...SPEC_TOPICS].sort());
     // D14: a patient with no relevant data gets no cards on patient-view.

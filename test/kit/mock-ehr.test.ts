@@ -21,7 +21,7 @@ describe('mock EHR (kit/ehr)', () => {
     expect(request.hookInstance).toMatch(/^[0-9a-f-]{36}$/);
     expect(request.context.selections).toEqual([`ServiceRequest/${draft?.id}`]);
     expect(draft).toMatchObject({ status: 'draft', intent: 'order', subject: { reference: 'Patient/p1' } });
-    // CPT and LOINC of clinical-spec (c) for MRI lumbar spine without contrast.
+    // CPT and LOINC of docs/clinical-rules.md (Orders) for MRI lumbar spine without contrast.
     expect(draft?.code?.coding?.map((c) => c.code)).toEqual(expect.arrayContaining(['72148', '30679-5']));
   });
 

@@ -24,7 +24,7 @@ import { failureOf, runScript as tsx } from '../support/process.js';
  * patients and the external fixtures, the real CDS service (src/main.ts, child process) pointed at
  * it, and a mock EHR over real HTTP. Every hook of every demo patient is fired twice: with prefetch
  * filled by the EHR, and without prefetch so the service reads the FHIR server itself. The expected
- * card topics come from each demo patient's file (derived from clinical-spec.md decision table (b)).
+ * card topics come from each demo patient's file (derived from docs/clinical-rules.md, Decision table).
  */
 
 const today = new Date();
@@ -83,7 +83,7 @@ describe('sandbox e2e: demo patients through the CDS service', () => {
         for (const prefetch of [true, false]) {
           const label = `${patient.id} ${describeCase(c)} ${prefetch ? 'prefetch' : 'FHIR server'}`;
           const { cards } = await fire(patient.id, c, prefetch);
-          // Depends on the decision rules (hooks/advise.ts): topics and indicators per clinical-spec (b)/(d).
+          // Depends on the decision rules (hooks/advise.ts): topics and indicators per docs/clinical-rules.md (Decision table, Card topics).
           expect(cards.map((card) => card.source.topic?.code).sort(), label).toEqual([...c.topics].sort());
           for (const card of cards) expect(card.source.topic?.system, label).toBe(topicSystem);
           for (const [topic, indicator] of Object.entries(c.indicators ?? {})) {

@@ -1,5 +1,5 @@
 /**
- * Checks a CDS Hooks 2.0 service response body against /work/shared/docs/cds-hooks-checklist.md
+ * Checks a CDS Hooks 2.0 service response body against the MUSTs of the CDS Hooks 2.0 specification (https://cds-hooks.hl7.org/2.0/)
  * sections 0 (JSON rules) and 4 (response, card, suggestion, action, link, coding), plus our own
  * stricter rule that every card and every suggestion carries a uuid (feedback needs it).
  *
