@@ -99,9 +99,18 @@ function summaryWithin(named: string, counted: string): string {
   return named.length < 140 ? named : counted;
 }
 
+/**
+ * Back pain as charted: low back pain, flank or trunk pain, or back pain radiating into a leg
+ * ("lumbago with sciatica", M54.4x, is coded as LEG alone). Reading only LBP missed an aneurysm
+ * beside sciatica, the very patient this service sees.
+ */
+function backPain(facts: Facts): boolean {
+  return facts.has('LBP') || facts.has('FLANK') || facts.has('LEG');
+}
+
 /** Myeloma screen (seed S1): age 50 or over with back pain and anaemia, hypercalcaemia, renal impairment or raised protein. */
 export function myelomaScreen(facts: Facts): FiredFinding[] | undefined {
-  if (!facts.has('AGE50P') || !(facts.has('LBP') || facts.has('FLANK'))) return undefined;
+  if (!facts.has('AGE50P') || !backPain(facts)) return undefined;
   const labsFound = (['ANAEMIA', 'HYPERCA', 'RENAL', 'HIPROT'] as const).filter(facts.has);
   if (labsFound.length === 0) return undefined;
   return facts.fired(...labsFound, 'AGE50P');
@@ -133,9 +142,11 @@ export const VASCULAR_EMERGENCY: DecisionRule = {
   indicator: 'critical',
   sources: ['NG156', 'ACR-AAA', 'S4', 'S1'],
   phase: 1,
-  reads: ['AORTA', 'LBP', 'FLANK'],
+  reads: ['AORTA', 'LBP', 'FLANK', 'LEG', 'ARM'],
   evaluate(facts) {
-    if (!facts.has('AORTA') || !(facts.has('LBP') || facts.has('FLANK'))) return undefined;
+    // Any pain this service is asked about (back, flank, or radiating into a leg or an arm: a thoracic
+    // aneurysm or dissection can present as neck, arm or interscapular pain) with a known aneurysm.
+    if (!facts.has('AORTA') || !(backPain(facts) || facts.has('ARM'))) return undefined;
     return {
       summary: 'Known aortic aneurysm or dissection with back or abdominal pain: emergency vascular assessment now, not spinal imaging',
       guidance: [
@@ -143,7 +154,7 @@ export const VASCULAR_EMERGENCY: DecisionRule = {
         'Bedside ultrasound of the aorta, or CT angiography if stable; refer to vascular surgery at once.',
         'Do not send for spinal imaging first, and do not manage as mechanical back pain.',
       ],
-      fired: facts.fired('AORTA', 'LBP', 'FLANK', 'LEG'),
+      fired: facts.fired('AORTA', 'LBP', 'FLANK', 'LEG', 'ARM'),
       notes: ['No conservative-care advice and no low-value rating of imaging are given while an aortic emergency is possible.'],
     };
   },
