@@ -117,7 +117,7 @@ export const RULE_SETTINGS_DOC: readonly RuleSettingDoc[] = [
     key: 'imagingLookbackDays',
     default: '90',
     meaning:
-      'Spine MRI, CT or X-ray of a region (DiagnosticReport, ImagingStudy, Procedure) done this many days ago or in the current episode: a routine order for that region is not suggested again (review the report or refer); urgent and stat rows show the study and still offer the order when the red flag is newer than the study.',
+      'Spine MRI, CT or X-ray of a region (DiagnosticReport, ImagingStudy, Procedure) done this many days ago or in the current episode: a routine order of the same modality for that region is not suggested again (review the report or refer; an X-ray does not replace an MRI); urgent and stat rows show the study and still offer the order when the red flag is newer than the study.',
     source: 'ACR LBP V3 (imaging for surgical planning), Choosing Wisely (no repeat imaging without new findings)',
   },
   {

@@ -103,7 +103,19 @@ function list(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : NONE;
 }
 
-function studyText(p: PriorImaging): string {
+/**
+ * The newest study of `region` and `modality` done within RULE_IMAGING_LOOKBACK_DAYS or since the
+ * episode began, if any: what makes a routine repeat of it a duplicate.
+ */
+export function recentStudy(facts: Facts, region: string | undefined, modality: string | undefined): PriorImaging | undefined {
+  if (!Number.isFinite(facts.nowMs)) return undefined;
+  const lookbackStart = facts.nowMs - facts.settings.imagingLookbackDays * DAY_MS;
+  const episodeStart = parseDateMs(facts.episode.onset);
+  const from = episodeStart !== undefined ? Math.min(lookbackStart, episodeStart) : lookbackStart;
+  return facts.priorImaging.find((p) => p.region === region && p.modality === modality && p.dateMs >= from);
+}
+
+export function studyText(p: PriorImaging): string {
   return `${p.display} on ${p.date.slice(0, 10)}${p.performer ? ` (${p.performer})` : ''}`;
 }
 
@@ -113,19 +125,13 @@ function studyText(p: PriorImaging): string {
  *   or since the episode began; the card names the study and says to review the report or refer.
  * - urgent or stat (a red flag): the card names the prior study; the order is still offered when the
  *   red flag was recorded after the study (or its date is unknown), else the report is to be reviewed.
- * Any modality of the region counts for a routine order (an X-ray does not replace an MRI for a red
- * flag, so urgent rows look at the same modality only).
+ * Only the same modality counts: a lumbar X-ray shows neither a disc nor a nerve root, so it does not
+ * replace the MRI a surgical candidate (ACR LBP V3) or a red flag needs.
  */
 function priorStudyCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts, redFlagSinceMs: number | undefined): Coverage | undefined {
-  if (!Number.isFinite(facts.nowMs)) return undefined;
-  const lookbackStart = facts.nowMs - facts.settings.imagingLookbackDays * DAY_MS;
-  const episodeStart = parseDateMs(facts.episode.onset);
-  const from = episodeStart !== undefined ? Math.min(lookbackStart, episodeStart) : lookbackStart;
-  const urgent = priorityRank(priority) > 0;
-  const study = facts.priorImaging.find(
-    (p) => p.region === order.region && p.dateMs >= from && (urgent ? p.modality === order.modality : p.modality === order.modality || order.modality === 'MR'),
-  );
+  const study = recentStudy(facts, order.region, order.modality);
   if (!study) return undefined;
+  const urgent = priorityRank(priority) > 0;
   if (!urgent) {
     return { note: `${order.display}: not suggested again; ${studyText(study)} was done already: review the report, or refer to a spine specialist.` };
   }

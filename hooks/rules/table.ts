@@ -4,6 +4,7 @@ import type { RuleSettings } from '../settings.js';
 import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
 import { aorticEmergency, MIMICKER_RULES, MYELOMA_GUIDANCE, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, VASCULAR_EMERGENCY } from './mimickers.js';
+import { recentStudy, studyText } from './orders.js';
 
 /**
  * Decision table (b) of docs/clinical-rules.md, keyed by card topic (section (d)): to find the rule behind
@@ -394,12 +395,22 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (hasSevereP(facts)) notes.push(`Pain score at or above ${facts.settings.severePainScore}/10: severe.`);
       const trial = trialNote(facts);
       if (trial) notes.push(trial);
+      // An MRI of every region already done in this episode (or recently) leads the card: review it, do not repeat it.
+      const done = regions.map((r) => recentStudy(facts, r, 'MR'));
+      const allDone = done.length > 0 && done.every((p) => p !== undefined);
       const outcome: RowOutcome = {
-        summary: `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, ${flags.phrase}${unchecked ? ' on record' : ''}: MRI ${regionText(regions)} spine if surgery or injection is considered`,
-        guidance: [
-          `MRI ${regionText(regions)} spine without contrast is reasonable if the patient is a candidate for surgery or injection.`,
-          'Refer to a spine specialist.',
-        ],
+        summary: allDone
+          ? `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, ${flags.phrase}${unchecked ? ' on record' : ''}: MRI done ${done.map((p) => p?.date.slice(0, 10)).join(', ')}; review the report, refer if surgery or injection is considered`
+          : `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, ${flags.phrase}${unchecked ? ' on record' : ''}: MRI ${regionText(regions)} spine if surgery or injection is considered`,
+        guidance: allDone
+          ? [
+              `Review the MRI already done (${done.map((p) => (p ? studyText(p) : '')).join('; ')}); a repeat is not needed unless the symptoms have changed.`,
+              'Refer to a spine specialist if surgery or injection is being considered.',
+            ]
+          : [
+              `MRI ${regionText(regions)} spine without contrast is reasonable if the patient is a candidate for surgery or injection.`,
+              'Refer to a spine specialist.',
+            ],
         fired: facts.fired('LEG', 'ARM', 'LBP', 'PAIN', 'TRIAL'),
         notes,
         orders: [...mri(regions, 'wo', 'routine', false), referral('routine', false)],
