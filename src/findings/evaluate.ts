@@ -29,7 +29,7 @@ import {
   type Limb,
   type SpinalRegion,
 } from './types.js';
-import { convertUnit } from './units.js';
+import { convertUnit, ucumForDisplay } from './units.js';
 import { ICD10CM, ICD10WHO, type CompiledValueSet, type NameMatcher } from './valueset.js';
 
 type Criterion<K extends CriterionInput['kind']> = Extract<CriterionInput, { kind: K }>;
@@ -720,10 +720,17 @@ function readValue(
     note(ctx, `${what} ${num} has no unit; skipped (expected ${rule.unit}).`, ref);
     return undefined;
   }
-  const conv = convertUnit(num, unit, rule.unit, rule.molecularWeight);
+  let conv = convertUnit(num, unit, rule.unit, rule.molecularWeight);
   if (!conv.ok) {
-    note(ctx, `${what} ${num} has unit "${unit}" that cannot be converted to ${rule.unit}; skipped.`, ref);
-    return undefined;
+    // A display spelling sent without a UCUM code ("°F", "C", "lbs"): read it as the unit it names.
+    const named = ucumForDisplay(unit);
+    const retry = named === undefined ? undefined : convertUnit(num, named, rule.unit, rule.molecularWeight);
+    if (!retry?.ok) {
+      note(ctx, `${what} ${num} has unit "${unit}" that cannot be converted to ${rule.unit}; skipped.`, ref);
+      return undefined;
+    }
+    conv = retry;
+    note(ctx, `${what}: unit "${unit}" read as ${named}.`, ref);
   }
   if (conv.note) note(ctx, `${what}: unit "${unit}" read as UCUM (${conv.note.split('\n')[0]}).`, ref);
   return { value: Math.round(conv.value * 1e9) / 1e9, unit: rule.unit };

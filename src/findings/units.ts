@@ -21,6 +21,24 @@ export function isValidUcum(unit: string): boolean {
   }
 }
 
+/**
+ * Display spellings of units that EHRs send in `valueQuantity.unit` with no UCUM `code`, mapped to the
+ * UCUM code they mean. Only names, never factors: ucum-lhc still does every conversion. Without this a
+ * temperature charted as 101.8 "°F" (or 38.3 "C", which UCUM reads as coulomb) was not read, and a
+ * fever went unseen.
+ */
+const DISPLAY_UNITS: Readonly<Record<string, string>> = {
+  '°c': 'Cel', 'ºc': 'Cel', '℃': 'Cel', c: 'Cel', degc: 'Cel', 'deg c': 'Cel', 'degrees c': 'Cel', celsius: 'Cel', 'degrees celsius': 'Cel', centigrade: 'Cel',
+  '°f': '[degF]', 'ºf': '[degF]', '℉': '[degF]', f: '[degF]', degf: '[degF]', 'deg f': '[degF]', 'degrees f': '[degF]', fahrenheit: '[degF]', 'degrees fahrenheit': '[degF]',
+  lb: '[lb_av]', lbs: '[lb_av]', pound: '[lb_av]', pounds: '[lb_av]', oz: '[oz_av]',
+  'mm/hr': 'mm/h', 'mm/hour': 'mm/h', mcg: 'ug', 'mcg/l': 'ug/L', 'mcg/dl': 'ug/dL',
+};
+
+/** The UCUM code a display spelling stands for, when it is one of the spellings above. */
+export function ucumForDisplay(unit: string): string | undefined {
+  return DISPLAY_UNITS[unit.trim().toLowerCase().replace(/\s+/g, ' ')];
+}
+
 export type Conversion = { ok: true; value: number; note?: string } | { ok: false; reason: string };
 
 const cache = new Map<string, { factor?: number; affine?: true; note?: string; reason?: string }>();
