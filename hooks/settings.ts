@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { ENV_BOOLEAN_SPELLINGS, parseEnvBoolean } from '../src/env-boolean.js';
+
+const envBoolean = () => z.boolean({ error: `expected a boolean (in the environment: ${ENV_BOOLEAN_SPELLINGS.join(', ')})` });
 
 /**
  * The decision-table choices that the sources disagree on, and the thresholds and windows the rules
@@ -7,13 +10,13 @@ import { z } from 'zod';
  */
 export const RuleSettingsSchema = z.object({
   /** Conflict (3): ACP 2007 wants fever plus IV drug use / recent infection; S0 and ACR V7 accept fever alone. */
-  feverRequiresRiskFactor: z.boolean(),
+  feverRequiresRiskFactor: envBoolean(),
   /** Conflict (4): Choosing Wisely lists age >50 as a red flag; ACP 2007 and HEDIS do not let age alone block a low-value judgement. */
-  ageOver50BlocksLowValue: z.boolean(),
+  ageOver50BlocksLowValue: envBoolean(),
   /** Conflict (2): S0 says "NSAIDs or acetaminophen"; ACP 2017 and NICE NG59 say NSAID first. */
   firstLineAnalgesic: z.enum(['nsaid-first', 'nsaid-or-acetaminophen']),
   /** Conflict (5): ACR V2 rates imaging after 6 weeks without prior management as usually not appropriate. */
-  trialNoteWhenNoConservativeCare: z.boolean(),
+  trialNoteWhenNoConservativeCare: envBoolean(),
   /** Episode length below which imaging without red flags is low value (Choosing Wisely, ACR V1/V3). */
   conservativeWindowWeeks: z.number().int().min(1).max(52),
   /** Reassessment interval the conservative-care and elevated-risk cards advise (ACP 2017, S0). */
@@ -134,9 +137,8 @@ function parseEnvValue(key: SettingKey, raw: string): unknown {
   const text = raw.trim();
   const sample = DEFAULT_RULE_SETTINGS[key];
   if (typeof sample === 'boolean') {
-    if (/^(true|1|yes)$/i.test(text)) return true;
-    if (/^(false|0|no)$/i.test(text)) return false;
-    return text; // left for zod to reject with a clear message
+    // The same spellings as every other boolean variable (src/env-boolean.ts), so untrimmed.
+    return parseEnvBoolean(raw) ?? raw; // anything else left for zod to reject, naming the variable
   }
   if (typeof sample === 'number') return text === '' ? Number.NaN : Number(text);
   return text;

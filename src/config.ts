@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { ruleSettingsFromEnv, type RuleSettings } from '../hooks/settings.js';
 import { DEFAULT_LIMITS, type WorkLimits } from './data/limits.js';
+import { ENV_BOOLEAN_SPELLINGS, parseEnvBoolean } from './env-boolean.js';
 
 /**
  * Service configuration, from environment variables only (12-factor), validated at startup.
  * The variable names are a contract other tooling relies on; see README "Configuration".
  */
-const boolish = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const boolish = z.enum(ENV_BOOLEAN_SPELLINGS).transform((v) => parseEnvBoolean(v) === true);
 
 const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
 

@@ -1,4 +1,5 @@
 import type { FhirResource } from 'fhir/r4';
+import { parseFhirDate } from '../../src/findings/dates.js';
 import type { Evidence, Finding, FindingId, SpinalRegion } from '../../src/findings/types.js';
 import type { FiredFinding } from '../../src/cards/recommendation.js';
 import type { RuleSettings } from '../settings.js';
@@ -136,10 +137,12 @@ function normaliseFinding(id: FindingId, raw: unknown): Finding {
   return finding;
 }
 
+/**
+ * The start of a FHIR date, dateTime or instant, read by the findings engine's parser so that a
+ * zone-less time lands on the same day here as in the findings (UTC, whatever the server's TZ).
+ */
 export function parseDateMs(value: unknown): number | undefined {
-  if (typeof value !== 'string' || value.length < 4) return undefined;
-  const ms = Date.parse(value.length === 4 ? `${value}-01-01` : value.length === 7 ? `${value}-01` : value);
-  return Number.isFinite(ms) ? ms : undefined;
+  return parseFhirDate(value)?.start;
 }
 
 function resolveNow(input: RuleInput): number {

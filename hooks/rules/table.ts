@@ -582,7 +582,3 @@ function physiotherapyUnlessTried(facts: Facts): OrderNeed[] {
 
 /** The rows in evaluation order: by phase, then table order. */
 export const RULES_IN_ORDER: readonly DecisionRule[] = Object.values(RULES).sort((a, b) => a.phase - b.phase);
-
-export function ruleForTopic(topic: CardTopic): DecisionRule {
-  return RULES[topic];
-}

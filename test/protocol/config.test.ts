@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_RULE_SETTINGS, RULE_SETTINGS_DOC, ruleSettingsFromEnv } from '../../hooks/settings.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 describe('configuration from the environment', () => {
@@ -33,5 +34,36 @@ describe('configuration from the environment', () => {
   it('normalises allowlist entries to origins', () => {
     const config = loadConfig({ FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org/R4/, http://127.0.0.1:8080' });
     expect(config.fhirServerAllowlist).toEqual(['https://fhir.example.org', 'http://127.0.0.1:8080']);
+  });
+
+  describe('boolean variables: service settings and RULE_* settings read the same spellings', () => {
+    const ruleBooleans = RULE_SETTINGS_DOC.filter((d) => typeof DEFAULT_RULE_SETTINGS[d.key] === 'boolean');
+
+    it('has RULE_* boolean settings to compare against', () => {
+      expect(ruleBooleans.length).toBeGreaterThan(0);
+    });
+
+    it.each([
+      ['true', true],
+      ['1', true],
+      ['false', false],
+      ['0', false],
+    ])('reads %s as %s everywhere', (spelling, expected) => {
+      const env = Object.fromEntries([['TRUST_PROXY', spelling], ...ruleBooleans.map((d) => [d.env, spelling])]);
+      const config = loadConfig(env);
+      expect(config.trustProxy).toBe(expected);
+      for (const doc of ruleBooleans) {
+        expect(config.rules[doc.key]).toBe(expected);
+        expect(ruleSettingsFromEnv({ [doc.env]: spelling })[doc.key]).toBe(expected);
+      }
+    });
+
+    it.each(['yes', 'no', 'on', 'off', 'TRUE', 'False', 'y', '2', ' true', 'false '])('refuses %j everywhere, naming the variable', (spelling) => {
+      expect(() => loadConfig({ TRUST_PROXY: spelling })).toThrowError(/TRUST_PROXY/);
+      for (const doc of ruleBooleans) {
+        expect(() => loadConfig({ [doc.env]: spelling })).toThrowError(ConfigError);
+        expect(() => ruleSettingsFromEnv({ [doc.env]: spelling })).toThrowError(doc.env);
+      }
+    });
   });
 });
