@@ -1,5 +1,5 @@
 import type { FhirResource } from 'fhir/r4';
-import { parseFhirDate } from '../../src/findings/dates.js';
+import { completedYears, parseFhirDate } from '../../src/findings/dates.js';
 import type { Evidence, Finding, FindingId, SpinalRegion } from '../../src/findings/types.js';
 import type { FiredFinding } from '../../src/cards/recommendation.js';
 import type { RuleSettings } from '../settings.js';
@@ -306,8 +306,15 @@ function derivePriorImaging(record: unknown, knowledge: RuleKnowledge, nowMs: nu
     }
     cls ??= classifyByText(concepts.flatMap(conceptTexts).concat(typeof resource.description === 'string' ? [resource.description] : []), modalities);
     if (!cls) return;
-    const date = dates.find((d) => parseDateMs(d) !== undefined) as string | undefined;
-    const dateMs = parseDateMs(date);
+    let date: string | undefined;
+    let dateMs: number | undefined;
+    for (const d of dates) {
+      dateMs = parseDateMs(d);
+      if (dateMs !== undefined) {
+        date = d as string;
+        break;
+      }
+    }
     // An undated or future study cannot be placed against the red flag; it is not used.
     if (date === undefined || dateMs === undefined || dateMs > nowMs + 24 * 3600 * 1000) return;
     const display = concepts.flatMap(conceptTexts)[0] ?? (typeof resource.description === 'string' ? resource.description : `${cls.region} spine ${cls.modality}`);
@@ -359,14 +366,10 @@ function deriveExamRecorded(record: unknown, finding: (id: FindingId) => Finding
 
 function ageInYears(record: unknown, nowMs: number): number | undefined {
   const patient = isRecord(record) && isRecord(record.patient) ? record.patient : undefined;
-  const birth = typeof patient?.birthDate === 'string' ? patient.birthDate : undefined;
-  if (!birth || !Number.isFinite(nowMs) || !/^\d{4}(-\d{2}(-\d{2})?)?$/.test(birth)) return undefined;
-  const now = new Date(nowMs);
-  const [y, m = 1, d = 1] = birth.split('-').map(Number) as [number, number?, number?];
-  let age = now.getUTCFullYear() - y;
-  if (now.getUTCMonth() + 1 < m || (now.getUTCMonth() + 1 === m && now.getUTCDate() < d)) age--;
-  // A year-only birth date is placed on 1 January: the youngest it can be is one year less.
-  return birth.length === 4 ? Math.max(0, age - 1) : age;
+  const birth = parseFhirDate(patient?.birthDate);
+  if (!birth || !Number.isFinite(nowMs)) return undefined;
+  // A partial birth date ("1980", "1980-05"): the youngest the patient can be, as the age findings read it.
+  return Math.max(0, completedYears(birth, nowMs).min);
 }
 
 function safeResources(value: unknown): FhirResource[] {

@@ -12,7 +12,7 @@ import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
  */
 
 /** Spinal red-flag topics (D1–D5, D7); vascular claudication is only suggested without them. */
-const SPINAL_RED_FLAGS: CardTopic[] = ['cauda-equina', 'myelopathy', 'motor-deficit', 'malignancy-suspected', 'infection-suspected', 'bilateral-radiculopathy'];
+export const SPINAL_RED_FLAG_TOPICS: readonly CardTopic[] = ['cauda-equina', 'myelopathy', 'motor-deficit', 'malignancy-suspected', 'infection-suspected', 'bilateral-radiculopathy'];
 
 export const MIMICKER_TOPICS: readonly CardTopic[] = [
   'vascular-emergency', 'possible-aaa', 'dvt-suspected', 'vascular-claudication', 'spinal-stenosis', 'neuropathy-workup', 'hip-pathology',
@@ -239,7 +239,7 @@ export const MIMICKER_RULES = {
     phase: 1,
     reads: ['WALKPAIN', 'PAD', 'DIABETES'],
     evaluate(facts, firedBefore) {
-      if (aorticEmergency(firedBefore) || SPINAL_RED_FLAGS.some((t) => firedBefore.has(t))) return undefined;
+      if (aorticEmergency(firedBefore) || SPINAL_RED_FLAG_TOPICS.some((t) => firedBefore.has(t))) return undefined;
       if (!facts.has('WALKPAIN') || !(facts.has('PAD') || facts.has('DIABETES'))) return undefined;
       return {
         summary: 'Leg pain on walking with vascular disease or diabetes: ankle-brachial index and pulses before spinal MRI',

@@ -3,7 +3,7 @@ import type { CardTopic, OrderPriority } from '../../src/cards/recommendation.js
 import type { RuleSettings } from '../settings.js';
 import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
-import { aorticEmergency, MIMICKER_RULES, MYELOMA_GUIDANCE, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, VASCULAR_EMERGENCY } from './mimickers.js';
+import { aorticEmergency, MIMICKER_RULES, MYELOMA_GUIDANCE, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, SPINAL_RED_FLAG_TOPICS, VASCULAR_EMERGENCY } from './mimickers.js';
 import { recentStudy, studyText } from './orders.js';
 
 /**
@@ -17,9 +17,8 @@ export const RED_FLAG_FINDINGS: FindingId[] = [
   'CES', 'URET', 'UINC', 'FINC', 'SADDLE', 'MOTOR', 'MYELO', 'BILAT', 'CA', 'AGE50', 'WTLOSS', 'NIGHT',
   'FEVER', 'ESR', 'CRP', 'SPINF', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK', 'SPPROC',
 ];
-const RED_FLAG_TOPICS: CardTopic[] = [
-  'cauda-equina', 'myelopathy', 'motor-deficit', 'malignancy-suspected', 'infection-suspected', 'elevated-risk', 'bilateral-radiculopathy',
-];
+/** The spinal red-flag rows and the elevated-risk row: with any of them, no "no red flags" card. */
+const RED_FLAG_TOPICS: readonly CardTopic[] = [...SPINAL_RED_FLAG_TOPICS, 'elevated-risk'];
 
 function anyRedFlag(fired: ReadonlySet<CardTopic>): boolean {
   return RED_FLAG_TOPICS.some((t) => fired.has(t));

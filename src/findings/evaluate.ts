@@ -357,6 +357,16 @@ function requirementNamed(names: NameMatcher, required: unknown[], concept: unkn
   return (displays.length > 0 && names.match(displays) !== undefined) || nameHit(names, concept) !== undefined;
 }
 
+/** A criterion's `requires` (e.g. a perineal body site): a required coding in its set, or its name fallback. */
+function meetsRequirement(ctx: Ctx, requires: { codings: string; valueSet: string }, resource: Json, concept: unknown): boolean {
+  const req = valueSet(ctx, requires.valueSet);
+  const required = run(ctx, requires.codings, resource);
+  return (
+    required.some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && req.lookup(v.system, v.code)) ||
+    (req.nameMatcher !== undefined && requirementNamed(req.nameMatcher, required, concept))
+  );
+}
+
 /**
  * Why one list per type and call: a dozen value sets have a name fallback, and walking a long
  * chart's conditions for each, testing every display against each set's names, doubled the cost of
@@ -663,14 +673,7 @@ function evaluateCoded(c: Criterion<'coded'>, ctx: Ctx): Outcome {
         note(ctx, `${nameOf(cand)} has no onset or recorded date; counted as recent because it is current.`, ref);
       } else if (date.end < start) return;
     }
-    if (c.requires) {
-      const req = valueSet(ctx, c.requires.valueSet);
-      const required = run(ctx, c.requires.codings, resource);
-      const ok =
-        required.some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && req.lookup(v.system, v.code)) ||
-        (req.nameMatcher !== undefined && requirementNamed(req.nameMatcher, required, codeElement(c.resource, resource)));
-      if (!ok) return;
-    }
+    if (c.requires && !meetsRequirement(ctx, c.requires, resource, codeElement(c.resource, resource))) return;
     evidence.push(baseEvidence(ctx, c, c.resource, cand, date));
   });
   if (evidence.length) return { evidence, judged: true };
@@ -1153,13 +1156,7 @@ function evaluateExam(c: Criterion<'exam'>, ctx: Ctx): Outcome {
         if (typeof said === 'string' && said) display = `${display}: ${said}`;
       }
     }
-    if (c.requires) {
-      const req = valueSet(ctx, c.requires.valueSet);
-      const required = run(ctx, c.requires.codings, resource);
-      const ok = required.some((v) => isObject(v) && typeof v.system === 'string' && typeof v.code === 'string' && req.lookup(v.system, v.code)) ||
-        (req.nameMatcher !== undefined && requirementNamed(req.nameMatcher, required, resource.code));
-      if (!ok) return;
-    }
+    if (c.requires && !meetsRequirement(ctx, c.requires, resource, resource.code)) return;
     // The display carries the result ("Babinski reflex: Positive"); a name match says so after it.
     const shown: Candidate = cand.coding ? { resource, coding: cand.coding, display } : { resource, display };
     const ev = baseEvidence(ctx, c, 'Observation', shown, date);
