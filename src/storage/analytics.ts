@@ -217,8 +217,10 @@ export async function buildReport(run: QueryRunner, dialect: Dialect, opts: { si
   const queries = reportQueries(dialect);
   const params: ReportParams = { since: opts.since, receivedSince: new Date(opts.since.getTime() - RECEIVED_MARGIN_MS), service: opts.serviceId ?? null };
   const names = Object.keys(queries) as ReportQuery[];
-  const results = await Promise.all(names.map((name) => run(queries[name], params)));
-  const q = Object.fromEntries(names.map((name, i) => [name, results[i]!])) as Record<ReportQuery, Row[]>;
+  // One query at a time: run in parallel, a dashboard load held every connection of the PostgreSQL
+  // pool, and the hook calls' replay check and card writes waited behind it.
+  const q = {} as Record<ReportQuery, Row[]>;
+  for (const name of names) q[name] = await run(queries[name], params);
 
   const rows = new Map<string, ReportRow>();
   const row = (serviceId: string, topic: string): ReportRow => {
