@@ -192,7 +192,8 @@ export class CardWriter {
   private queue: Queued[] = [];
   private running: Promise<void> | null = null;
   private scheduled = false;
-  private dropped = 0;
+  /** Queue items (card batches and call records) dropped because the queue was full. */
+  private droppedItems = 0;
   private readonly counters = { written: 0, failed: 0, slowWrites: 0 };
 
   constructor(
@@ -225,11 +226,11 @@ export class CardWriter {
     const cards = queued.kind === 'cards' ? queued.event.cards.length : 0;
     if (queued.kind === 'cards' && cards === 0) return;
     if (this.queue.length >= this.opts.maxQueue) {
-      const before = this.dropped;
-      this.dropped += cards;
       this.counters.failed += cards;
-      // The first drop, then one line per thousand: an outage must not also flood the log.
-      if (before === 0 || Math.floor(before / 1000) !== Math.floor(this.dropped / 1000)) {
+      // The first drop, then one line per thousand dropped items: an outage must not also flood the
+      // log. Counted in items, not cards: a dropped call record carries no cards, and counting cards
+      // logged every dropped call while no card had been dropped.
+      if (this.droppedItems++ % 1000 === 0) {
         this.log.error({ failedCards: this.counters.failed, queued: this.queue.length }, 'card store queue full: issued cards dropped');
       }
       return;
