@@ -43,6 +43,8 @@ export interface RequestSummary {
   cards?: number;
   fetched?: string[];
   unavailable?: string[];
+  /** Required prefetch keys that could not be had (answered 412). */
+  preconditionFailed?: string[];
 }
 
 declare module 'fastify' {

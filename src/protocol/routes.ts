@@ -56,8 +56,10 @@ export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): P
         ...(metrics ? { onFhirFetch: (key: string, seconds: number, ok: boolean) => observeFetch(metrics, key, seconds, ok) } : {}),
       });
     } catch (err) {
-      if (metrics && err instanceof HttpProblem && err.statusCode === 412) {
-        for (const key of missingKeys(err)) metrics.preconditionFailed.inc({ key });
+      if (err instanceof HttpProblem && err.statusCode === 412) {
+        // Key names only: the summary line, the metrics and the dashboard's call record read them here.
+        request.summary.preconditionFailed = missingKeys(err);
+        if (metrics) for (const key of request.summary.preconditionFailed) metrics.preconditionFailed.inc({ key });
       }
       throw err;
     }
