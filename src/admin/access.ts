@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerMatches } from '../auth/static-token.js';
 
 /**
  * Who may see /admin. A committee member is not an EHR, so this is not the CDS Hooks JWT:
@@ -13,20 +13,12 @@ export interface AdminAccessPolicy {
 
 export type AdminAccess = { ok: true } | { ok: false; status: 401 | 404 };
 
-/** Both sides hashed first: equal lengths for timingSafeEqual, and no early exit on a length mismatch. */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given, 'utf8').digest();
-  const b = createHash('sha256').update(expected, 'utf8').digest();
-  return timingSafeEqual(a, b);
-}
-
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
 /** `remoteAddress` is the socket's peer, never a forwarded header: a proxy in front is not loopback trust. */
 export function adminAccess(policy: AdminAccessPolicy, authorization: string | undefined, remoteAddress: string | undefined): AdminAccess {
   if (policy.adminToken) {
-    const match = /^Bearer +(\S+) *$/i.exec(authorization ?? '');
-    return match && sameSecret(match[1]!, policy.adminToken) ? { ok: true } : { ok: false, status: 401 };
+    return bearerMatches(authorization, policy.adminToken) ? { ok: true } : { ok: false, status: 401 };
   }
   if (policy.production) return { ok: false, status: 404 };
   return remoteAddress !== undefined && LOOPBACK.test(remoteAddress) ? { ok: true } : { ok: false, status: 404 };

@@ -1,9 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Card } from '../cards/types.js';
 import type { Config } from '../config.js';
+import { bearerMatches } from '../auth/static-token.js';
 
 /**
  * Prometheus metrics. Every series has bounded labels: service ids and hooks come from the service
@@ -166,12 +166,4 @@ export async function registerMetrics(app: FastifyInstance, metrics: ServiceMetr
       await new Promise<void>((resolve) => s.close(() => resolve()));
     });
   }
-}
-
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer +(\S+) *$/i.exec(header ?? '');
-  if (!match) return false;
-  const given = Buffer.from(match[1]!);
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }

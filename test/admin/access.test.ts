@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminAccess, sameSecret } from '../../src/admin/access.js';
+import { adminAccess } from '../../src/admin/access.js';
+import { sameSecret } from '../../src/auth/static-token.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { makeKey, writeIssuersFile } from '../security/support.js';
