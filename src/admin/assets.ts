@@ -10,8 +10,7 @@ import path from 'node:path';
 let chartJs: string | undefined;
 export function chartJsSource(): string {
   // The package exports only its module entry points; the UMD build sits beside them in dist/.
-  const entry = createRequire(import.meta.url).resolve('chart.js');
-  chartJs ??= readFileSync(path.join(path.dirname(entry), 'chart.umd.min.js'), 'utf8');
+  chartJs ??= readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
   return chartJs;
 }
 
