@@ -17,7 +17,13 @@ export class FhirFetchError extends Error {
 export interface ByteBudget {
   /** Bytes of one response body at most. */
   perResponse: number;
-  /** Bytes still allowed for the rest of the call. */
+  /** Bytes of all response bodies of the call together at most. */
+  perCall: number;
+  /**
+   * Bytes still allowed for the rest of the call. Charged chunk by chunk as bytes arrive, because the
+   * keys are fetched concurrently: a cap taken once when a response starts would let each of two
+   * parallel reads spend the whole budget.
+   */
   remaining: number;
 }
 
@@ -93,13 +99,18 @@ export class FhirTooLargeError extends FhirFetchError {
 
 async function readCapped(response: Response, opts: FhirClientOptions, controller: AbortController): Promise<string> {
   const { budget } = opts;
-  const cap = Math.min(budget.perResponse, budget.remaining);
-  const limit = (): 'response' | 'call' => (budget.perResponse <= budget.remaining ? 'response' : 'call');
+  // One place decides which cap was passed: this response's own, or what is left of the call's.
+  const passedCap = (responseBytes: number, incoming: number): FhirTooLargeError | undefined => {
+    if (responseBytes > budget.perResponse) return new FhirTooLargeError('response', budget.perResponse, responseBytes);
+    if (incoming > budget.remaining) return new FhirTooLargeError('call', budget.perCall, responseBytes);
+    return undefined;
+  };
   const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > cap) {
+  const refused = Number.isFinite(declared) ? passedCap(declared, declared) : undefined;
+  if (refused) {
     controller.abort();
     await response.body?.cancel().catch(() => undefined);
-    throw new FhirTooLargeError(limit(), limit() === 'response' ? budget.perResponse : budget.remaining, 0);
+    throw new FhirTooLargeError(refused.limit, refused.limitBytes, 0);
   }
   if (!response.body) return '';
   const reader = response.body.getReader();
@@ -110,12 +121,12 @@ async function readCapped(response: Response, opts: FhirClientOptions, controlle
       const { done, value } = await reader.read();
       if (done) break;
       read += value.byteLength;
-      if (read > cap) {
-        const which = limit();
-        budget.remaining -= Math.min(read, budget.remaining);
+      const passed = passedCap(read, value.byteLength);
+      budget.remaining = Math.max(0, budget.remaining - value.byteLength);
+      if (passed) {
         controller.abort();
         await reader.cancel().catch(() => undefined);
-        throw new FhirTooLargeError(which, which === 'response' ? budget.perResponse : cap, read);
+        throw passed;
       }
       chunks.push(value);
     }
@@ -123,7 +134,6 @@ async function readCapped(response: Response, opts: FhirClientOptions, controlle
     if (err instanceof FhirFetchError) throw err;
     throw new FhirFetchError(opts.signal.aborted ? 'FHIR server did not answer before the deadline' : 'FHIR server response was cut off');
   }
-  budget.remaining -= read;
   return Buffer.concat(chunks, read).toString('utf8');
 }
 

@@ -74,7 +74,7 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
   const limits: WorkLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   // The deadline timer is only armed when something must be fetched: most calls are fully prefetched.
   let client: Client | undefined;
-  const budget: ByteBudget = { perResponse: limits.maxResponseBytes, remaining: limits.maxCallBytes };
+  const budget: ByteBudget = { perResponse: limits.maxResponseBytes, perCall: limits.maxCallBytes, remaining: limits.maxCallBytes };
   const fhirClient = (): Client | undefined => {
     if (!req.fhirServer) return undefined;
     client ??= { baseUrl: req.fhirServer, accessToken: req.accessToken, signal: opts.signal ?? AbortSignal.timeout(opts.deadlineMs), policy: opts.policy, budget };

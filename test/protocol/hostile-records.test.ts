@@ -109,17 +109,25 @@ describe('byte caps on FHIR-server answers', () => {
   it('shares one per-call budget across keys and pages', async () => {
     // Each answer is under the per-response cap; together they pass the per-call cap.
     const padded = (id: string): FhirResource => ({ resourceType: 'Condition', id, subject: { reference: `Patient/${PATIENT}` }, code: { text: 'n'.repeat(900) } });
-    const fat = await startStubServer((req, res) => {
+    // Both big answers are held until both searches are in flight: the keys are fetched in parallel,
+    // and a budget each read took a private copy of at its start let two parallel reads through.
+    let release!: () => void;
+    const bothAsked = new Promise<void>((resolve) => (release = resolve));
+    let bigAsked = 0;
+    const fat = await startStubServer(async (req, res) => {
       if (req.url?.includes('/Patient/')) return sendJson(res, 200, { resourceType: 'Patient', id: PATIENT });
       // The two required searches answer ~600 kB each; the optional ones nothing.
-      const big = req.url?.includes('/Condition?') || req.url?.includes('/Observation?');
+      const big = req.url?.includes('/Condition?') || (req.url?.includes('/Observation?') && req.url.includes('code='));
+      if (big && ++bigAsked === 2) release();
+      if (big) await Promise.race([bothAsked, new Promise((resolve) => setTimeout(resolve, 3000))]);
       sendJson(res, 200, searchset(big ? Array.from({ length: 600 }, (_, i) => padded(`c${i}`)) : []));
     });
     const local = await startService({ FHIR_SERVER_ALLOWLIST: new URL(fat.baseUrl).origin, FHIR_MAX_RESPONSE_BYTES: String(1024 * 1024), FHIR_MAX_CALL_BYTES: String(1024 * 1024) });
     try {
       const res = await postJson(local.baseUrl + HOOK, patientViewRequest({ prefetch: undefined, fhirServer: fat.baseUrl }, PATIENT));
+      expect(bigAsked).toBe(2);
       expect(res.status).toBe(412);
-      expect(JSON.stringify(res.body)).toContain('per-call limit');
+      expect(JSON.stringify(res.body)).toContain('per-call limit of 1048576 bytes');
     } finally {
       await local.close();
       await fat.close();
