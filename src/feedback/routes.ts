@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { findService } from '../../hooks/services.js';
 import type { ServiceMetrics } from '../http/metrics.js';
 import { HttpProblem } from '../http/problem.js';
-import { parseOr400 } from '../protocol/validation.js';
+import { parseOrThrow } from '../protocol/validation.js';
 import { errorSummary } from '../storage/common.js';
 import type { FeedbackResult, Store } from '../storage/index.js';
 import { FeedbackRequestSchema, toFeedbackEntry } from './schema.js';
@@ -34,7 +34,7 @@ export async function feedbackRoutes(app: FastifyInstance, opts: FeedbackRoutesO
     if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) {
       throw new HttpProblem(400, 'Request body must be a JSON object {"feedback": [...]}');
     }
-    const body = parseOr400(FeedbackRequestSchema, request.body, '', 'feedback request');
+    const body = parseOrThrow(FeedbackRequestSchema, request.body, '', 'feedback request', (message, issues) => new HttpProblem(400, message, issues));
     const entries = body.feedback.map(toFeedbackEntry);
 
     let result;

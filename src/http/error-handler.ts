@@ -1,12 +1,34 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  DeadlineExceeded,
+  FhirServerNotAllowed,
+  HookCallError,
+  InvalidHookRequest,
+  RequiredDataUnavailable,
+} from '../protocol/errors.js';
 import { HttpProblem, operationOutcome, simpleOutcome } from './problem.js';
+
+/** Each hook-call error's HTTP status, in one place (CDS Hooks 2.0 names 412 for missing prefetch). */
+function statusOf(error: HookCallError): number {
+  if (error instanceof InvalidHookRequest) return 400;
+  if (error instanceof FhirServerNotAllowed) return 403;
+  if (error instanceof RequiredDataUnavailable) return 412;
+  if (error instanceof DeadlineExceeded) return 503;
+  // A new kind of hook-call error without a status here is a programming error: say so, hide it.
+  return 500;
+}
 
 /**
  * The one error handler: client errors get a 4xx OperationOutcome that says what was wrong;
  * anything unexpected gets a bare 500 with no internals (stack, messages) and is logged.
  */
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
+  app.setErrorHandler((error: FastifyError | HttpProblem | HookCallError, request, reply) => {
+    if (error instanceof HookCallError) {
+      const status = statusOf(error);
+      if (status === 500) return internalError(error, request, reply);
+      return reply.code(status).type('application/json').send(operationOutcome(error.issues));
+    }
     if (error instanceof HttpProblem) {
       return reply.code(error.statusCode).type('application/json').send(operationOutcome(error.issues));
     }
@@ -14,13 +36,17 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (status >= 400 && status < 500) {
       return reply.code(status).type('application/json').send(simpleOutcome(status, clientMessage(error, status)));
     }
-    request.log.error({ err: error }, 'internal error');
-    return reply.code(500).type('application/json').send(simpleOutcome(500, 'Internal error'));
+    return internalError(error, request, reply);
   });
 
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('application/json').send(simpleOutcome(404, `No route for ${request.method} ${request.url.split('?')[0]}`));
   });
+}
+
+function internalError(error: Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  request.log.error({ err: error }, 'internal error');
+  return reply.code(500).type('application/json').send(simpleOutcome(500, 'Internal error'));
 }
 
 function clientMessage(error: FastifyError, status: number): string {

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { CardSink } from '../events.js';
 import type { ServiceMetrics } from '../http/metrics.js';
 import { HttpProblem } from '../http/problem.js';
+import { RequiredDataUnavailable } from './errors.js';
 import type { KnowledgeHolder } from '../knowledge.js';
 import { callService } from './service-call.js';
 
@@ -56,9 +57,9 @@ export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): P
         ...(metrics ? { onFhirFetch: (key: string, seconds: number, ok: boolean) => observeFetch(metrics, key, seconds, ok) } : {}),
       });
     } catch (err) {
-      if (err instanceof HttpProblem && err.statusCode === 412) {
+      if (err instanceof RequiredDataUnavailable) {
         // Key names only: the summary line, the metrics and the dashboard's call record read them here.
-        request.summary.preconditionFailed = missingKeys(err);
+        request.summary.preconditionFailed = err.keys;
         if (metrics) for (const key of request.summary.preconditionFailed) metrics.preconditionFailed.inc({ key });
       }
       throw err;
@@ -89,9 +90,4 @@ function keysWith(sources: Record<string, string>, value: string): string[] {
 function observeFetch(metrics: ServiceMetrics, key: string, seconds: number, ok: boolean): void {
   metrics.fhirFetchDuration.observe({ key, result: ok ? 'ok' : 'failed' }, seconds);
   if (!ok) metrics.fhirFetchFailures.inc({ key });
-}
-
-/** The prefetch keys a 412 names (service-call.ts puts each in an issue's expression as prefetch.<key>). */
-function missingKeys(problem: HttpProblem): string[] {
-  return problem.issues.flatMap((i) => (i.expression ?? []).filter((e) => e.startsWith('prefetch.')).map((e) => e.slice('prefetch.'.length)));
 }

@@ -1,4 +1,4 @@
-import type { Bundle, FhirResource } from 'fhir/r4';
+import type { Bundle, FhirResource, OperationOutcomeIssue } from 'fhir/r4';
 import type { FastifyBaseLogger } from 'fastify';
 import type { CdsServiceDefinition, HookContext, RuleInput } from '../../hooks/types.js';
 import type { CdsResponse } from '../cards/types.js';
@@ -7,10 +7,10 @@ import { isFhirServerAllowed } from '../data/allowlist.js';
 import { boundDraftOrders, boundResources } from '../data/limits.js';
 import { PreconditionFailed, resolvePatientRecord, type ResolveOptions } from '../data/resolve.js';
 import { incompleteEvaluationCard } from '../cards/incomplete.js';
-import { HttpProblem } from '../http/problem.js';
 import type { Knowledge } from '../knowledge.js';
 import { ContextSchemas, HookRequestSchema, type HookRequest } from './schemas.js';
-import { parseOr400 } from './validation.js';
+import { DeadlineExceeded, FhirServerNotAllowed, InvalidHookRequest, RequiredDataUnavailable } from './errors.js';
+import { parseOrThrow } from './validation.js';
 
 export interface ServiceCallResult {
   request: HookRequest;
@@ -18,16 +18,16 @@ export interface ServiceCallResult {
   dataSources: Record<string, string>;
 }
 
-/** Validates the envelope and the hook's context; throws 400 problems. */
+/** Validates the envelope and the hook's context; throws InvalidHookRequest. */
 export function validateHookRequest(service: CdsServiceDefinition, body: unknown): { request: HookRequest; context: HookContext } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpProblem(400, 'Request body must be a JSON object (a CDS Hooks request)');
+    throw new InvalidHookRequest('Request body must be a JSON object (a CDS Hooks request)');
   }
-  const request = parseOr400(HookRequestSchema, body, '', 'CDS Hooks request');
+  const request = parseOrThrow(HookRequestSchema, body, '', 'CDS Hooks request', invalidRequest);
   if (request.hook !== service.hook) {
-    throw new HttpProblem(400, `Service ${service.id} handles hook "${service.hook}", not "${request.hook}"`);
+    throw new InvalidHookRequest(`Service ${service.id} handles hook "${service.hook}", not "${request.hook}"`);
   }
-  const context = parseOr400(ContextSchemas[service.hook], request.context, 'context', `${service.hook} context`) as HookContext;
+  const context = parseOrThrow(ContextSchemas[service.hook], request.context, 'context', `${service.hook} context`, invalidRequest) as HookContext;
   return { request, context };
 }
 
@@ -49,7 +49,7 @@ export async function callService(
   const { request, context } = validateHookRequest(service, body);
   const policy = { production: config.production, allowlist: config.fhirServerAllowlist };
   if (request.fhirServer && !isFhirServerAllowed(request.fhirServer, policy)) {
-    throw new HttpProblem(403, 'fhirServer is not on this service\'s allowlist (FHIR_SERVER_ALLOWLIST)');
+    throw new FhirServerNotAllowed();
   }
 
   let resolution;
@@ -68,9 +68,9 @@ export async function callService(
     if (err instanceof PreconditionFailed) {
       // The detailed reasons stay here; the caller's text may be generic (see resolve.ts).
       log?.warn({ missing: err.missing.map(({ key, detail, bytesRead }) => ({ key, reason: detail, ...(bytesRead !== undefined ? { bytesRead } : {}) })) }, 'required data unavailable');
-      throw new HttpProblem(
-        412,
+      throw new RequiredDataUnavailable(
         err.message,
+        err.missing.map((m) => m.key),
         err.missing.map((m) => ({
           severity: 'error',
           code: 'incomplete',
@@ -86,7 +86,7 @@ export async function callService(
   }
   if (deadline.aborted) {
     // Evaluating now would answer after the EHR stopped waiting, and hold the loop for nothing.
-    throw new HttpProblem(503, 'The service could not answer within its deadline; try again');
+    throw new DeadlineExceeded();
   }
 
   const drafts = boundDraftOrders(draftOrderResources(context.draftOrders), config.limits);
@@ -118,6 +118,8 @@ export async function callService(
   if (bounded.length > 0) log?.warn({ bounded: bounded.map((g) => g.key) }, 'work bounds left data out');
   return { request, response, dataSources: resolution.sources };
 }
+
+const invalidRequest = (message: string, issues: OperationOutcomeIssue[]): Error => new InvalidHookRequest(message, issues);
 
 function draftOrderResources(bundle: Bundle | undefined): FhirResource[] {
   if (!bundle || !Array.isArray(bundle.entry)) return [];

@@ -1,9 +1,17 @@
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import type { z } from 'zod';
-import { HttpProblem } from '../http/problem.js';
 
-/** Parses with a zod schema or throws a 400 whose OperationOutcome lists each problem with its path. */
-export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, prefix: string, what: string): z.infer<S> {
+/**
+ * Parses with a zod schema or throws `invalid(message, issues)`, whose OperationOutcome issues list
+ * each problem with its path. The caller picks the error, so this stays free of HTTP.
+ */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  prefix: string,
+  what: string,
+  invalid: (message: string, issues: OperationOutcomeIssue[]) => Error,
+): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues: OperationOutcomeIssue[] = result.error.issues.slice(0, 20).map((issue) => {
@@ -15,5 +23,5 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, prefi
       ...(where ? { expression: [where] } : {}),
     };
   });
-  throw new HttpProblem(400, `Invalid ${what}`, issues);
+  throw invalid(`Invalid ${what}`, issues);
 }
