@@ -13,4 +13,13 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Imports run one way: the clinical content (hooks/) builds on the engine (src/), never the
+    // reverse. The process entry is the one place that plugs the content in.
+    files: ['src/**/*.ts'],
+    ignores: ['src/main.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/hooks/*', '**/hooks'], message: 'src/ must not import hooks/: take the content as a ClinicalContent (src/protocol/cds-service.ts).' }] }],
+    },
+  },
 );

@@ -5,12 +5,9 @@ import { evaluateRules } from './rules/evaluate.js';
 import { loadRuleKnowledge, type RuleKnowledge } from './rules/knowledge.js';
 import type { RuleSettings } from './settings.js';
 import { RuleSettingsSchema } from './settings.js';
-import type { RuleInput } from './types.js';
+import type { Advisor, RuleInput } from './types.js';
 
-/** Turns one validated hook call into the CDS Hooks response: decision table (b), then cards. */
-export interface Advisor {
-  advise(input: RuleInput): CdsResponse;
-}
+export type { Advisor };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -2,6 +2,7 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
+import type { ClinicalContent } from './protocol/cds-service.js';
 import type { CardSink } from './events.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { simpleOutcome } from './http/problem.js';
@@ -25,6 +26,8 @@ import './auth/types.js';
 
 export interface AppOptions {
   config: Config;
+  /** The CDS services and decision rules to serve (hooks/index.ts in this repository). */
+  content: ClinicalContent;
   /** Defaults to loading mappings/ with the configured rule settings. Call `knowledge.load()` to become ready. */
   knowledge?: KnowledgeHolder;
   /** Defaults to the store DATABASE_URL selects; closed with the app. */
@@ -61,7 +64,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const { config } = opts;
   const knowledge =
     opts.knowledge ??
-    new KnowledgeHolder(() => loadKnowledge(config.mappingsDir ?? defaultMappingsDir(), config.rules));
+    new KnowledgeHolder(() => loadKnowledge(config.mappingsDir ?? defaultMappingsDir(), opts.content, config.rules));
 
   const app = Fastify({
     logger: { ...loggerOptions(config.logLevel), ...(opts.logStream ? { stream: opts.logStream } : {}) },
@@ -150,9 +153,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await registerMetrics(app, metrics, exposure, config.host);
   await app.register(healthRoutes, { knowledge, checks: [storeProbe(store)] });
   recordCallOutcomes(app, store);
-  await app.register(cdsRoutes, { config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()), metrics });
-  await app.register(feedbackRoutes, { store, metrics });
-  await app.register(adminRoutes, { store, production: config.production, adminToken: config.adminToken });
+  await app.register(cdsRoutes, { services: opts.content.services, config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()), metrics });
+  await app.register(feedbackRoutes, { services: opts.content.services, store, metrics });
+  await app.register(adminRoutes, { serviceIds: opts.content.services.map((s) => s.id), store, production: config.production, adminToken: config.adminToken });
   serveOpenApi(app);
   return { app, knowledge, metrics };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ruleSettingsFromEnv, type RuleSettings } from '../hooks/settings.js';
+import type { ClinicalContent } from './protocol/cds-service.js';
 import { DEFAULT_LIMITS, type WorkLimits } from './data/limits.js';
 import { ENV_BOOLEAN_SPELLINGS, parseEnvBoolean } from './env-boolean.js';
 
@@ -76,7 +76,7 @@ const EnvSchema = z.object({
 
 export type Env = z.input<typeof EnvSchema>;
 
-export interface Config {
+export interface Config<RuleSettings = unknown> {
   port: number;
   host: string;
   env: 'production' | 'development' | 'test';
@@ -105,7 +105,7 @@ export interface Config {
   metrics: { port?: number; token?: string };
   /** Bearer token for /admin; undefined: 404 in production, loopback only otherwise. */
   adminToken: string | undefined;
-  /** Decision-rule settings (RULE_* variables; conflict resolutions of the decision table). */
+  /** Decision-rule settings, read by the clinical content (hooks/settings.ts: RULE_* variables). */
   rules: RuleSettings;
   /** Work bounds per hook call (src/data/limits.ts). */
   limits: WorkLimits;
@@ -124,7 +124,10 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig<RuleSettings>(
+  env: Record<string, string | undefined>,
+  content: Pick<ClinicalContent<RuleSettings>, 'ruleSettingsFromEnv'>,
+): Config<RuleSettings> {
   // Empty strings are treated as unset, as shells and compose files often produce them.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(cleaned);
@@ -174,7 +177,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   let rules: RuleSettings;
   try {
-    rules = ruleSettingsFromEnv(cleaned);
+    rules = content.ruleSettingsFromEnv(cleaned);
   } catch (err) {
     throw new ConfigError(`Invalid configuration: ${(err as Error).message}`);
   }

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAdvisor, type Advisor } from '../hooks/advise.js';
-import type { RuleSettings } from '../hooks/settings.js';
 import { evaluateFindings, loadMappings, type MappingSet } from './findings/index.js';
 import type { FindingsResult } from './findings/types.js';
+import type { ClinicalContent } from './protocol/cds-service.js';
 import type { PatientRecord } from './record.js';
+import type { Advisor } from './rules/advisor.js';
 
 /** The clinical knowledge the service needs before it may answer: mappings and the rule table's data. */
 export interface Knowledge {
@@ -20,8 +20,8 @@ export function defaultMappingsDir(): string {
   return path.resolve(here, ...up, 'mappings');
 }
 
-export async function loadKnowledge(mappingsDir: string, settings: RuleSettings): Promise<Knowledge> {
-  const [mappings, advisor] = await Promise.all([loadMappings(mappingsDir), createAdvisor({ mappingsDir, settings })]);
+export async function loadKnowledge(mappingsDir: string, content: ClinicalContent, settings: unknown): Promise<Knowledge> {
+  const [mappings, advisor] = await Promise.all([loadMappings(mappingsDir), content.createAdvisor({ mappingsDir, settings })]);
   return { mappings, advisor, evaluate: (record, now) => evaluateFindings(mappings, record, now) };
 }
 

@@ -1,14 +1,17 @@
+import { SPINE_CDS } from '../hooks/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { SERVICE_VERSION } from './version.js';
 
 /**
  * Process entry: configuration → app → listen → load clinical knowledge (ready) → graceful stop.
+ * It is the composition root, and so the one module of src/ that imports hooks/: it plugs this
+ * repository's clinical content (the spine services and rules) into the engine.
  * It listens before loading so /healthz answers and /readyz can say "not yet".
  */
 async function main(): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(process.env, SPINE_CDS);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`spine-cds: ${err.message}\n`);
@@ -20,7 +23,7 @@ async function main(): Promise<void> {
   // Loaded after the configuration is valid: a configuration error is reported without first loading
   // the whole HTTP stack, which keeps that exit fast.
   const { buildApp } = await import('./app.js');
-  const { app, knowledge } = await buildApp({ config });
+  const { app, knowledge } = await buildApp({ config, content: SPINE_CDS });
   for (const warning of config.warnings) app.log.warn(`WARNING: ${warning}`);
 
   let closing = false;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle } from 'fhir/r4';
 import { z } from 'zod';
-import type { HookName } from '../../hooks/types.js';
+import type { HookName } from '../../src/protocol/cds-service.js';
 import { CARD_TOPICS } from '../../src/cards/recommendation.js';
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Resource } from 'fhir/r4';
-import type { HookName } from '../../hooks/types.js';
+import type { HookName } from '../../src/protocol/cds-service.js';
 import type { DemoOrderKey } from '../demo-patients/index.js';
 import { trimSlash } from '../fhir/client.js';
 import { draftServiceRequest } from './draft-orders.js';

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { SERVICES } from '../../hooks/services.js';
 import { simpleOutcome } from '../http/problem.js';
 import { summaryJson } from '../storage/analytics.js';
 import type { Report, Store } from '../storage/index.js';
@@ -16,25 +15,29 @@ import { overrideRate, renderPage } from './page.js';
  */
 export interface AdminOptions extends AdminAccessPolicy {
   store: Store;
+  /** The ids of the CDS services offered: the dashboard's service filter. */
+  serviceIds: readonly string[];
 }
 
 export const DEFAULT_DAYS = 30;
 const MAX_DAYS = 3660;
 const DAY_MS = 86_400_000;
 
-const QuerySchema = z.object({
-  days: z.coerce.number().int().min(1).max(MAX_DAYS).default(DEFAULT_DAYS),
-  service: z
-    .string()
-    .optional()
-    .transform((s) => (s ? s : undefined))
-    .refine((s) => s === undefined || SERVICES.some((x) => x.id === s), 'not a service of this CDS service'),
-});
+const querySchema = (serviceIds: readonly string[]) =>
+  z.object({
+    days: z.coerce.number().int().min(1).max(MAX_DAYS).default(DEFAULT_DAYS),
+    service: z
+      .string()
+      .optional()
+      .transform((s) => (s ? s : undefined))
+      .refine((s) => s === undefined || serviceIds.includes(s), 'not a service of this CDS service'),
+  });
 
 /** The page's own script and style, and Chart.js: same origin only, no inline script. */
 const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Promise<void> {
+  const QuerySchema = querySchema(opts.serviceIds);
   app.addHook('onRequest', async (request, reply) => {
     const access = adminAccess(opts, request.headers.authorization, request.socket.remoteAddress);
     if (access.ok) return;
@@ -52,7 +55,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     const parsed = QuerySchema.safeParse(query);
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      await reply.code(400).type('application/json').send(simpleOutcome(400, `Invalid dashboard query: ${detail} (days 1–${MAX_DAYS}, service one of ${SERVICES.map((s) => s.id).join(', ')})`));
+      await reply.code(400).type('application/json').send(simpleOutcome(400, `Invalid dashboard query: ${detail} (days 1–${MAX_DAYS}, service one of ${opts.serviceIds.join(', ')})`));
       return null;
     }
     const { days, service } = parsed.data;
@@ -69,7 +72,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     return reply
       .type('text/html; charset=utf-8')
       .header('content-security-policy', PAGE_CSP)
-      .send(renderPage({ ...view, services: SERVICES.map((s) => s.id) }));
+      .send(renderPage({ ...view, services: [...opts.serviceIds] }));
   });
 
   app.get('/admin/summary.json', async (request, reply) => {

@@ -1,5 +1,5 @@
 import type { Bundle, FhirResource, OperationOutcome } from 'fhir/r4';
-import type { PrefetchTemplate } from '../../hooks/types.js';
+import type { PrefetchTemplate } from './prefetch-template.js';
 
 /**
  * What the EHR sent for one prefetch key. CDS Hooks 2.0.1 gives the cases distinct meanings:

@@ -1,5 +1,5 @@
 import type { FhirResource } from 'fhir/r4';
-import type { PrefetchTemplate } from '../../hooks/types.js';
+import type { PrefetchTemplate } from './prefetch-template.js';
 import type { PatientRecord } from '../record.js';
 import type { FhirServerPolicy } from './allowlist.js';
 import { FhirFetchError, FhirTooLargeError, fhirGet, mapWithConcurrency, type ByteBudget } from './fhir-client.js';

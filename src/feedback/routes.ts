@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { findService } from '../../hooks/services.js';
 import type { ServiceMetrics } from '../http/metrics.js';
 import { HttpProblem } from '../http/problem.js';
+import type { CdsServiceDefinition } from '../protocol/cds-service.js';
 import { parseOrThrow } from '../protocol/validation.js';
 import { errorSummary } from '../storage/common.js';
 import type { FeedbackResult, Store } from '../storage/index.js';
@@ -15,6 +15,7 @@ declare module '../app.js' {
 }
 
 export interface FeedbackRoutesOptions {
+  services: readonly CdsServiceDefinition[];
   store: Store;
   metrics?: ServiceMetrics;
 }
@@ -28,7 +29,7 @@ export interface FeedbackRoutesOptions {
  */
 export async function feedbackRoutes(app: FastifyInstance, opts: FeedbackRoutesOptions): Promise<void> {
   app.post<{ Params: { id: string } }>('/cds-services/:id/feedback', async (request, reply) => {
-    const service = findService(request.params.id);
+    const service = opts.services.find((s) => s.id === request.params.id);
     if (!service) throw new HttpProblem(404, `No CDS service with id "${request.params.id}"`);
     request.summary = { route: 'feedback', service: service.id };
     if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) {

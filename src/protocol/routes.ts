@@ -1,15 +1,16 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { SERVICES, findService } from '../../hooks/services.js';
 import type { Config } from '../config.js';
 import type { CardSink } from '../events.js';
 import type { ServiceMetrics } from '../http/metrics.js';
 import { HttpProblem } from '../http/problem.js';
+import type { CdsServiceDefinition } from './cds-service.js';
 import { RequiredDataUnavailable } from './errors.js';
 import type { KnowledgeHolder } from '../knowledge.js';
 import { callService } from './service-call.js';
 
 export interface CdsRoutesOptions {
+  services: readonly CdsServiceDefinition[];
   config: Config;
   knowledge: KnowledgeHolder;
   cardSink: CardSink | undefined;
@@ -20,7 +21,7 @@ export interface CdsRoutesOptions {
 /** Discovery and service calls (CDS Hooks 2.0 §Discovery, §Calling a CDS Service). */
 export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): Promise<void> {
   const discovery = {
-    services: SERVICES.map((s) => ({
+    services: opts.services.map((s) => ({
       hook: s.hook,
       title: s.title,
       description: s.description,
@@ -35,7 +36,7 @@ export async function cdsRoutes(app: FastifyInstance, opts: CdsRoutesOptions): P
   });
 
   app.post<{ Params: { id: string } }>('/cds-services/:id', async (request, reply) => {
-    const service = findService(request.params.id);
+    const service = opts.services.find((s) => s.id === request.params.id);
     if (!service) throw new HttpProblem(404, `No CDS service with id "${request.params.id}"`);
     request.summary = { route: 'service', service: service.id, hook: service.hook };
     const hookInstance = (request.body as { hookInstance?: unknown } | null)?.hookInstance;

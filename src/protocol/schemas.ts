@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HookName } from '../../hooks/types.js';
+import type { HookName } from './cds-service.js';
 
 /**
  * Zod schemas for the CDS Hooks 2.0 request envelope and the Hook Library 1.0.1 contexts

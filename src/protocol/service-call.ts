@@ -1,6 +1,7 @@
 import type { Bundle, FhirResource, OperationOutcomeIssue } from 'fhir/r4';
 import type { FastifyBaseLogger } from 'fastify';
-import type { CdsServiceDefinition, HookContext, RuleInput } from '../../hooks/types.js';
+import type { RuleInput } from '../rules/advisor.js';
+import type { CdsServiceDefinition, HookContext } from './cds-service.js';
 import type { CdsResponse } from '../cards/types.js';
 import type { Config } from '../config.js';
 import { isFhirServerAllowed } from '../data/allowlist.js';

@@ -5,6 +5,7 @@ import { sameSecret } from '../../src/auth/static-token.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { makeKey, writeIssuersFile } from '../security/support.js';
+import { SPINE_CDS } from '../../hooks/index.js';
 
 /**
  * Who may open /admin. Production runs with the EHR JWT required: the dashboard must answer on its
@@ -25,8 +26,8 @@ async function productionApp(extra: Record<string, string>): Promise<{ app: Fast
     DATABASE_URL: 'sqlite::memory:',
     PATIENT_HASH_KEY: 'k'.repeat(32),
     ...extra,
-  });
-  const { app } = await buildApp({ config });
+  }, SPINE_CDS);
+  const { app } = await buildApp({ content: SPINE_CDS, config });
   await app.ready();
   return { app, cleanup: async () => { await app.close(); await issuers.cleanup(); } };
 }
@@ -85,7 +86,7 @@ describe('production, ADMIN_TOKEN set', () => {
 describe('development, no ADMIN_TOKEN', () => {
   let app: FastifyInstance;
   beforeAll(async () => {
-    ({ app } = await buildApp({ config: loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'silent', DATABASE_URL: 'sqlite::memory:' }) }));
+    ({ app } = await buildApp({ content: SPINE_CDS, config: loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'silent', DATABASE_URL: 'sqlite::memory:' }, SPINE_CDS) }));
     await app.ready();
   });
   afterAll(() => app.close());

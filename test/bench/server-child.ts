@@ -18,6 +18,7 @@ import type { FindingsResult } from '../../src/findings/types.js';
 import type * as JsonBodyModule from '../../src/http/json-body.js';
 import type * as KnowledgeModule from '../../src/knowledge.js';
 import type { Knowledge } from '../../src/knowledge.js';
+import { SPINE_CDS } from '../../hooks/index.js';
 
 type Mode = 'service' | 'stack' | 'baseline';
 /** baseline: the canned response; service and stack: the SQLite file for issued cards (the benchmark removes it). */
@@ -49,12 +50,12 @@ async function main(): Promise<void> {
     // The benchmark measures throughput, not the limiter.
     RATE_LIMIT_MAX: '1000000000',
     DATABASE_URL: `sqlite:${arg}`,
-  });
+  }, SPINE_CDS);
   const knowledge =
     mode === 'stack'
-      ? new KnowledgeHolder(async () => answersOnce(await loadKnowledge(defaultMappingsDir(), config.rules)))
+      ? new KnowledgeHolder(async () => answersOnce(await loadKnowledge(defaultMappingsDir(), SPINE_CDS, config.rules)))
       : undefined;
-  const built = await buildApp({ config, logStream: { write: () => true } as never, ...(knowledge ? { knowledge } : {}) });
+  const built = await buildApp({ content: SPINE_CDS, config, logStream: { write: () => true } as never, ...(knowledge ? { knowledge } : {}) });
   await built.knowledge.load();
   await built.app.listen({ port: 0, host: '127.0.0.1' });
   report(built.app.server.address());

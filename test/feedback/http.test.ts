@@ -13,6 +13,7 @@ import { makeKey, mint, writeIssuersFile } from '../security/support.js';
 import { postJson } from '../support/requests.js';
 import { startService, type RunningService } from '../support/service.js';
 import { captureLogger } from '../storage/contract.js';
+import { SPINE_CDS } from '../../hooks/index.js';
 
 /** Feedback over real HTTP against the real service and a real SQLite file. */
 const dir = mkdtempSync(join(tmpdir(), 'spine-feedback-'));
@@ -146,12 +147,12 @@ describe('POST /cds-services/{id}/feedback (CDS_AUTH=off)', () => {
 });
 
 describe('store failures', () => {
-  const config = loadConfig({ NODE_ENV: 'test', CDS_AUTH: 'off', LOG_LEVEL: 'info' });
+  const config = loadConfig({ NODE_ENV: 'test', CDS_AUTH: 'off', LOG_LEVEL: 'info' }, SPINE_CDS);
 
   it('a failed feedback write is a 503 with Retry-After: nothing acknowledged that was not stored', async () => {
     const store = await openStore('sqlite::memory:', { logger: captureLogger().logger, retentionDays: 0 });
     const failing: Store = { ...store, recordFeedback: async () => Promise.reject(new Error('disk I/O error')) };
-    const { app, knowledge } = await buildApp({ config, store: failing, logStream: { write: () => undefined } });
+    const { app, knowledge } = await buildApp({ content: SPINE_CDS, config, store: failing, logStream: { write: () => undefined } });
     await knowledge.load();
     const res = await app.inject({
       method: 'POST',
@@ -172,7 +173,7 @@ describe('store failures', () => {
     const db = new Database(path);
     db.exec('ALTER TABLE issued_cards RENAME TO gone');
     db.close();
-    const { app, knowledge } = await buildApp({ config, store, logStream: { write: () => undefined }, now: () => new Date(LOW_VALUE.now) });
+    const { app, knowledge } = await buildApp({ content: SPINE_CDS, config, store, logStream: { write: () => undefined }, now: () => new Date(LOW_VALUE.now) });
     await knowledge.load();
     const res = await app.inject({ method: 'POST', url: `/cds-services/${SERVICE}`, payload: LOW_VALUE.request });
     expect(res.statusCode).toBe(200);

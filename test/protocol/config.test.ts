@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULE_SETTINGS, RULE_SETTINGS_DOC, ruleSettingsFromEnv } from '../../hooks/settings.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { SPINE_CDS } from '../../hooks/index.js';
 
 describe('configuration from the environment', () => {
   it('has embedded defaults that start a development service', () => {
-    const config = loadConfig({});
+    const config = loadConfig({}, SPINE_CDS);
     expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', auth: 'off', production: false, databaseUrl: 'sqlite:./data/spine-cds.db', fhirDeadlineMs: 3000 });
     expect(config.warnings.join(' ')).toMatch(/CDS_AUTH=off/);
     expect(config.warnings.join(' ')).toMatch(/FHIR_SERVER_ALLOWLIST/);
@@ -19,20 +20,20 @@ describe('configuration from the environment', () => {
     ['PUBLIC_BASE_URL', 'not a url'],
     ['FHIR_SERVER_ALLOWLIST', 'ftp://x.example'],
   ])('stops on a wrong %s and names the variable', (variable, value) => {
-    expect(() => loadConfig({ [variable]: value })).toThrowError(new RegExp(variable));
+    expect(() => loadConfig({ [variable]: value }, SPINE_CDS)).toThrowError(new RegExp(variable));
   });
 
   it('requires the allowlist in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', CDS_ISSUERS: '/etc/issuers.json' })).toThrowError(/FHIR_SERVER_ALLOWLIST/);
+    expect(() => loadConfig({ NODE_ENV: 'production', CDS_ISSUERS: '/etc/issuers.json' }, SPINE_CDS)).toThrowError(/FHIR_SERVER_ALLOWLIST/);
   });
 
   it('defaults to verifying JWTs in production and refuses to start without issuers', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org' })).toThrowError(ConfigError);
-    expect(() => loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org' })).toThrowError(/CDS_ISSUERS/);
+    expect(() => loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org' }, SPINE_CDS)).toThrowError(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org' }, SPINE_CDS)).toThrowError(/CDS_ISSUERS/);
   });
 
   it('normalises allowlist entries to origins', () => {
-    const config = loadConfig({ FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org/R4/, http://127.0.0.1:8080' });
+    const config = loadConfig({ FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org/R4/, http://127.0.0.1:8080' }, SPINE_CDS);
     expect(config.fhirServerAllowlist).toEqual(['https://fhir.example.org', 'http://127.0.0.1:8080']);
   });
 
@@ -50,7 +51,7 @@ describe('configuration from the environment', () => {
       ['0', false],
     ])('reads %s as %s everywhere', (spelling, expected) => {
       const env = Object.fromEntries([['TRUST_PROXY', spelling], ...ruleBooleans.map((d) => [d.env, spelling])]);
-      const config = loadConfig(env);
+      const config = loadConfig(env, SPINE_CDS);
       expect(config.trustProxy).toBe(expected);
       for (const doc of ruleBooleans) {
         expect(config.rules[doc.key]).toBe(expected);
@@ -59,9 +60,9 @@ describe('configuration from the environment', () => {
     });
 
     it.each(['yes', 'no', 'on', 'off', 'TRUE', 'False', 'y', '2', ' true', 'false '])('refuses %j everywhere, naming the variable', (spelling) => {
-      expect(() => loadConfig({ TRUST_PROXY: spelling })).toThrowError(/TRUST_PROXY/);
+      expect(() => loadConfig({ TRUST_PROXY: spelling }, SPINE_CDS)).toThrowError(/TRUST_PROXY/);
       for (const doc of ruleBooleans) {
-        expect(() => loadConfig({ [doc.env]: spelling })).toThrowError(ConfigError);
+        expect(() => loadConfig({ [doc.env]: spelling }, SPINE_CDS)).toThrowError(ConfigError);
         expect(() => ruleSettingsFromEnv({ [doc.env]: spelling })).toThrowError(doc.env);
       }
     });

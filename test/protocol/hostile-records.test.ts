@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { draftImagingOrder, fullPrefetch, orderRequest, patientViewRequest, postJson, searchset } from '../support/requests.js';
 import { startService, type RunningService } from '../support/service.js';
 import { sendJson, startStubServer, type StubServer } from '../support/stub-servers.js';
+import { SPINE_CDS } from '../../hooks/index.js';
 
 /**
  * Issue 14 items 1, 2, 3 and 8 against real things: FHIR servers on loopback that answer far too
@@ -223,8 +224,8 @@ describe('records far larger than a real chart', () => {
 
 describe('the engine itself on 200,000 resources (no work bounds in front)', () => {
   it('evaluates 200,000 matching Conditions without a stack overflow, and renders the cards', async () => {
-    const config = loadConfig({ NODE_ENV: 'test' });
-    const knowledge = await loadKnowledge(defaultMappingsDir(), config.rules);
+    const config = loadConfig({ NODE_ENV: 'test' }, SPINE_CDS);
+    const knowledge = await loadKnowledge(defaultMappingsDir(), SPINE_CDS, config.rules);
     const template = sciatica[0] as FhirResource & { id: string };
     const conditions = Array.from({ length: 200_000 }, (_, i) => ({ ...template, id: `s${i}` })) as Condition[];
     const record = { ...emptyRecord(), patient: { resourceType: 'Patient', id: PATIENT, birthDate: '1980-05-01' } as Patient, conditions };
@@ -258,10 +259,10 @@ describe('draft orders past the bound', () => {
 
 describe('a finding that fails to evaluate is never silence', () => {
   it('answers a card naming the finding, and logs the error', async () => {
-    const config = loadConfig({ NODE_ENV: 'test' });
+    const config = loadConfig({ NODE_ENV: 'test' }, SPINE_CDS);
     // A real failure inside the engine: the radiating-leg-pain finding's value set is gone.
     const knowledge = new KnowledgeHolder(async () => {
-      const k = await loadKnowledge(defaultMappingsDir(), config.rules);
+      const k = await loadKnowledge(defaultMappingsDir(), SPINE_CDS, config.rules);
       const leg = k.mappings.definitions.find((d) => d.id === 'LEG')!;
       for (const c of leg.criteria) if ('valueSet' in c && typeof c.valueSet === 'string') (k.mappings.valueSets as Map<string, unknown>).delete(c.valueSet);
       return k;

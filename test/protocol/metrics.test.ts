@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../support/service.js';
 import { sendJson, startStubServer, type StubServer } from '../support/stub-servers.js';
 import { makeKey, mint, writeIssuersFile, type TestKey } from '../security/support.js';
+import { SPINE_CDS } from '../../hooks/index.js';
 
 /**
  * /metrics in Prometheus text format, over real HTTP, after real calls: the series an operator
@@ -143,6 +144,6 @@ describe('/metrics in production', () => {
     const svc = await startService(env);
     services.push(svc);
     expect((await fetch(`${svc.baseUrl}/metrics`)).status).toBe(401);
-    expect(loadConfig(env).warnings.join('\n')).toMatch(/\/metrics is not served: in production set METRICS_PORT .* or METRICS_TOKEN/);
+    expect(loadConfig(env, SPINE_CDS).warnings.join('\n')).toMatch(/\/metrics is not served: in production set METRICS_PORT .* or METRICS_TOKEN/);
   });
 });

@@ -7,6 +7,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { REPO_ROOT, startServiceProcess } from '../support/process.js';
 import { makeKey, writeIssuersFile } from './support.js';
+import { SPINE_CDS } from '../../hooks/index.js';
 
 /** What the service does at startup with each security setting: refuse clearly, or warn loudly. */
 
@@ -22,7 +23,7 @@ async function issuersFile(content: unknown): Promise<string> {
 }
 
 const production = (extra: Record<string, string>) =>
-  loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org', DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'silent', ...extra });
+  loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org', DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'silent', ...extra }, SPINE_CDS);
 
 /** Runs src/main.ts until it exits (it must refuse to start); returns exit code and output. */
 function runMain(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
@@ -48,17 +49,17 @@ describe('startup with CDS_AUTH', () => {
 
   it('refuses an issuers file that lists nobody', async () => {
     const file = await issuersFile([]);
-    await expect(buildApp({ config: production({ CDS_ISSUERS: file, PUBLIC_BASE_URL: 'https://cds.example.org' }) })).rejects.toThrow(
+    await expect(buildApp({ content: SPINE_CDS, config: production({ CDS_ISSUERS: file, PUBLIC_BASE_URL: 'https://cds.example.org' }) })).rejects.toThrow(
       new RegExp(`CDS_ISSUERS file ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: lists no issuers`),
     );
   });
 
   it('refuses a missing or broken issuers file, naming the file', async () => {
-    await expect(buildApp({ config: production({ CDS_ISSUERS: '/nonexistent/trust.json', PUBLIC_BASE_URL: 'https://cds.example.org' }) })).rejects.toThrow(
+    await expect(buildApp({ content: SPINE_CDS, config: production({ CDS_ISSUERS: '/nonexistent/trust.json', PUBLIC_BASE_URL: 'https://cds.example.org' }) })).rejects.toThrow(
       'CDS_ISSUERS file /nonexistent/trust.json: file not found',
     );
     const broken = await issuersFile([{ iss: 'https://ehr.example', jwks_url: 'http://ehr.example/jwks' }]);
-    await expect(buildApp({ config: production({ CDS_ISSUERS: broken, PUBLIC_BASE_URL: 'https://cds.example.org' }) })).rejects.toThrow(
+    await expect(buildApp({ content: SPINE_CDS, config: production({ CDS_ISSUERS: broken, PUBLIC_BASE_URL: 'https://cds.example.org' }) })).rejects.toThrow(
       /jwks_url: must be https in production/,
     );
   });
@@ -71,7 +72,7 @@ describe('startup with CDS_AUTH', () => {
   });
 
   it('development defaults to off and warns loudly at startup', async () => {
-    expect(loadConfig({ NODE_ENV: 'development' }).auth).toBe('off');
+    expect(loadConfig({ NODE_ENV: 'development' }, SPINE_CDS).auth).toBe('off');
     const db = path.join(os.tmpdir(), `spine-cds-sec-${process.pid}-${Date.now()}.db`);
     cleanups.push(() => rm(db, { force: true }).then(() => Promise.all([rm(`${db}-wal`, { force: true }), rm(`${db}-shm`, { force: true })])).then(() => undefined));
     // CDS_AUTH empty = unset, so the development default applies.

@@ -4,6 +4,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { CardSink } from '../../src/events.js';
 import type { KnowledgeHolder } from '../../src/knowledge.js';
+import { SPINE_CDS } from '../../hooks/index.js';
 
 export interface RunningService {
   baseUrl: string;
@@ -22,7 +23,7 @@ export async function startService(
   extra: { cardSink?: CardSink; now?: () => Date; knowledge?: KnowledgeHolder } = {},
 ): Promise<RunningService> {
   // An in-memory store unless the test names one: tests never write into the repository's ./data.
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', CDS_AUTH: 'off', PORT: '0', DATABASE_URL: 'sqlite::memory:', ...env });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', CDS_AUTH: 'off', PORT: '0', DATABASE_URL: 'sqlite::memory:', ...env }, SPINE_CDS);
   const lines: string[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -30,7 +31,7 @@ export async function startService(
       cb();
     },
   });
-  const { app, knowledge } = await buildApp({ config, logStream, ...extra });
+  const { app, knowledge } = await buildApp({ content: SPINE_CDS, config, logStream, ...extra });
   await knowledge.load();
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
