@@ -18,7 +18,7 @@ import type { FindingsResult } from '../../src/findings/types.js';
 import type * as JsonBodyModule from '../../src/http/json-body.js';
 import type * as KnowledgeModule from '../../src/knowledge.js';
 import type { Knowledge } from '../../src/knowledge.js';
-import { SPINE_CDS } from '../../hooks/index.js';
+import type * as HooksModule from '../../hooks/index.js';
 
 type Mode = 'service' | 'stack' | 'baseline';
 /** baseline: the canned response; service and stack: the SQLite file for issued cards (the benchmark removes it). */
@@ -27,12 +27,14 @@ const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../d
 
 async function main(): Promise<void> {
   // The compiled build, not this checkout's TypeScript through tsx: what is measured is what runs.
-  const [{ buildApp }, { loadConfig }, { installJsonBodyParser }, { KnowledgeHolder, defaultMappingsDir, loadKnowledge }] = (await Promise.all([
+  const [{ buildApp }, { loadConfig }, { installJsonBodyParser }, { KnowledgeHolder, defaultMappingsDir, loadKnowledge }, { SPINE_CDS }] = (await Promise.all([
     import(path.join(dist, 'app.js')),
     import(path.join(dist, 'config.js')),
     import(path.join(dist, 'http/json-body.js')),
     import(path.join(dist, 'knowledge.js')),
-  ])) as [typeof AppModule, typeof ConfigModule, typeof JsonBodyModule, typeof KnowledgeModule];
+    // The rules too: the clinical content the build plugs in, compiled.
+    import(path.join(dist, '../hooks/index.js')),
+  ])) as [typeof AppModule, typeof ConfigModule, typeof JsonBodyModule, typeof KnowledgeModule, typeof HooksModule];
 
   if (mode === 'baseline') {
     const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
