@@ -1,5 +1,3 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createAdvisor, type Advisor } from '../hooks/advise.js';
 import type { RuleSettings } from '../hooks/settings.js';
 import { evaluateFindings, loadMappings, type MappingSet } from './findings/index.js';
@@ -13,12 +11,8 @@ export interface Knowledge {
   evaluate(record: PatientRecord, now: Date): FindingsResult;
 }
 
-/** mappings/ beside src/ in the repository, and beside dist/src/ once built. */
-export function defaultMappingsDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const up = here.includes(`${path.sep}dist${path.sep}`) ? ['..', '..'] : ['..'];
-  return path.resolve(here, ...up, 'mappings');
-}
+/** mappings/ at the repository root (and beside dist/ once built); kept here for its callers. */
+export { defaultMappingsDir } from './findings/index.js';
 
 export async function loadKnowledge(mappingsDir: string, settings: RuleSettings): Promise<Knowledge> {
   const [mappings, advisor] = await Promise.all([loadMappings(mappingsDir), createAdvisor({ mappingsDir, settings })]);
