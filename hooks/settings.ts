@@ -60,7 +60,7 @@ export interface RuleSettingDoc {
   source: string;
 }
 
-/** The README configuration table: one row per setting, env var first. */
+/** The decision-rule settings table of docs/configuration.md (npm run docs:settings writes it from these rows): one row per setting. */
 export const RULE_SETTINGS_DOC: readonly RuleSettingDoc[] = [
   {
     env: 'RULE_FEVER_REQUIRES_RISK_FACTOR',
