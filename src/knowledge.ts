@@ -1,6 +1,9 @@
 import { createAdvisor, type Advisor } from '../hooks/advise.js';
+import { OBSERVATION_LOINC } from '../hooks/prefetch.js';
 import type { RuleSettings } from '../hooks/settings.js';
 import { evaluateFindings, loadMappings, type MappingSet } from './findings/index.js';
+import { observationCodesOf } from './findings/loader.js';
+import { KnowledgeFileError } from './knowledge-file-error.js';
 import type { FindingsResult } from './findings/types.js';
 import type { PatientRecord } from './record.js';
 
@@ -16,7 +19,26 @@ export { defaultMappingsDir } from './findings/index.js';
 
 export async function loadKnowledge(mappingsDir: string, settings: RuleSettings): Promise<Knowledge> {
   const [mappings, advisor] = await Promise.all([loadMappings(mappingsDir), createAdvisor({ mappingsDir, settings })]);
+  checkObservationPrefetch(mappings);
   return { mappings, advisor, evaluate: (record, now) => evaluateFindings(mappings, record, now) };
+}
+
+/**
+ * The Observation prefetch is derived from the shipped mappings when hooks/prefetch.ts is imported.
+ * Knowledge loaded from elsewhere (MAPPINGS_DIR) whose findings read a LOINC code the search does not
+ * ask for would find that Observation neither prefetched nor fetched, and the finding would read as
+ * not recorded: refuse to start instead.
+ */
+function checkObservationPrefetch(mappings: MappingSet): void {
+  const asked = new Set(OBSERVATION_LOINC);
+  const missing = observationCodesOf(mappings.definitions, mappings.valueSets).find((c) => c.system === 'http://loinc.org' && !asked.has(c.code));
+  if (missing) {
+    throw new KnowledgeFileError(
+      missing.valueSet,
+      'compose.include',
+      `LOINC ${missing.code} is read by an Observation finding, but the prefetch template (derived from the mappings shipped with this build) does not ask for it; rebuild with these mappings`,
+    );
+  }
 }
 
 /** Holds the knowledge once loaded; /readyz and the service route consult it. */

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { derivedObservationLoinc, SPINE_PREFETCH } from '../../hooks/prefetch.js';
 import { loadRuleKnowledge } from '../../hooks/rules/knowledge.js';
 import { loadMappings, observationCodes } from '../../src/findings/index.js';
-import { defaultMappingsDir } from '../../src/knowledge.js';
+import { DEFAULT_RULE_SETTINGS } from '../../hooks/settings.js';
+import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import { defaultMappingsDir, loadKnowledge } from '../../src/knowledge.js';
 
 /**
  * The Observation search in the prefetch template is derived from the knowledge: the LOINC codes of
@@ -70,5 +72,40 @@ describe('the Observation prefetch is derived from the value sets', () => {
       expect(edited).not.toContain('8310-5');
       expect(edited).toContain('99999-9');
     });
+  });
+});
+
+describe('knowledge loaded from another folder (MAPPINGS_DIR)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'prefetch-elsewhere-'));
+    await cp(MAPPINGS_DIR, dir, { recursive: true, filter: (src) => !src.endsWith('.md') });
+    const file = path.join(dir, 'valuesets', 'crp.json');
+    const vs = JSON.parse(await readFile(file, 'utf8')) as { compose: { include: { system?: string; concept?: unknown[] }[] } };
+    vs.compose.include
+      .find((i) => i.system === LOINC)
+      ?.concept?.push({
+        code: '99998-1',
+        display: 'Test CRP',
+        extension: [{ url: 'http://spine-cds.local/fhir/StructureDefinition/code-provenance', valueString: 'made up for this test' }],
+      });
+    await writeFile(file, JSON.stringify(vs));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to start when its findings read a LOINC code the derived search does not ask for', async () => {
+    const err: unknown = await loadKnowledge(dir, DEFAULT_RULE_SETTINGS).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(KnowledgeFileError);
+    expect((err as KnowledgeFileError).file).toMatch(/\/valuesets\/crp\.json$/);
+    expect((err as KnowledgeFileError).reason).toContain('99998-1');
+  });
+
+  it('starts with the shipped knowledge', async () => {
+    await expect(loadKnowledge(MAPPINGS_DIR, DEFAULT_RULE_SETTINGS)).resolves.toBeDefined();
   });
 });
