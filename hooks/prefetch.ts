@@ -1,4 +1,4 @@
-import { defaultMappingsDir, observationCodesInFolder } from '../src/findings/loader.js';
+import { defaultMappingsDir, observationCodesInFolder } from '../src/findings/files.js';
 import { labResultLoincInFolder } from './rules/knowledge.js';
 import type { PrefetchTemplate } from './types.js';
 

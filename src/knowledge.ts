@@ -2,7 +2,7 @@ import { createAdvisor, type Advisor } from '../hooks/advise.js';
 import { OBSERVATION_LOINC } from '../hooks/prefetch.js';
 import type { RuleSettings } from '../hooks/settings.js';
 import { evaluateFindings, loadMappings, type MappingSet } from './findings/index.js';
-import { observationCodesOf } from './findings/loader.js';
+import { observationCodesOf } from './findings/files.js';
 import { KnowledgeFileError } from './knowledge-file-error.js';
 import type { FindingsResult } from './findings/types.js';
 import type { PatientRecord } from './record.js';
