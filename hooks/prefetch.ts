@@ -1,3 +1,5 @@
+import { defaultMappingsDir, observationCodesInFolder } from '../src/findings/files.js';
+import { labResultLoincInFolder } from './rules/knowledge.js';
 import type { PrefetchTemplate } from './types.js';
 
 /**
@@ -7,36 +9,27 @@ import type { PrefetchTemplate } from './types.js';
  * (there is no "today" token and a fixed date goes stale), so searches are bounded by code or
  * category and count, sorted newest first; the resolver caps paging, and each finding applies its own
  * date window. docs/data.md lists the US Core search each template relies on.
- *
- * OBSERVATION_LOINC must cover every LOINC code an Observation finding in mappings/ reads
- * (test/findings/loader.test.ts checks it) plus the lab panels a duplicate check needs.
  */
-export const OBSERVATION_LOINC = [
-  '8310-5', // body temperature (FEVER)
-  '8331-1', // oral temperature (FEVER)
-  '8328-7', // axillary temperature (FEVER)
-  '8332-9', // rectal temperature (FEVER)
-  '8333-7', // tympanic membrane temperature (FEVER)
-  '4537-7', // ESR Westergren (ESR)
-  '30341-2', // ESR any method (ESR)
-  '1988-5', // CRP (CRP)
-  '30522-7', // hs-CRP (CRP; measures the same analyte)
-  '29463-7', // body weight (WTLOSS)
-  '72514-3', // pain severity 0-10 (PAIN)
-  '58410-2', // CBC panel (duplicate-order check)
-  '57021-8', // CBC with differential (duplicate-order check)
-  '48545-0', // post-void residual bladder volume by ultrasound (URET; unverified code, see urinary-retention-pvr.json)
-  // Mimickers (docs/mimickers.md): the labs their rows read.
-  '48065-7', // D-dimer FEU (DDIMER)
-  '48066-5', // D-dimer DDU (DDIMER)
-  '718-7', // haemoglobin (ANAEMIA, myeloma screen)
-  '17861-6', // calcium (HYPERCA, myeloma screen)
-  '2160-0', // creatinine (RENAL, myeloma screen)
-  '2885-2', // total protein (HIPROT, myeloma screen)
-  '4548-4', // HbA1c (HBA1C, neuropathy work-up)
-  '2132-9', // vitamin B12 (B12, neuropathy work-up)
-  '72166-2', // tobacco smoking status (VASCRISK, possible AAA)
-] as const;
+
+const LOINC = 'http://loinc.org';
+
+/**
+ * The LOINC codes the Observation search asks for, derived from the knowledge rather than kept beside
+ * it: every LOINC code of the value sets an Observation finding reads by code (mappings/findings and
+ * mappings/valuesets: temperatures, ESR, CRP, weight, pain score, the mimickers' labs...), then the
+ * result codes of the lab orders the duplicate check looks for (mappings/orders/catalog.yaml: the CBC
+ * panels). Adding a code to a value set adds it to the search; the two cannot disagree. Read from the
+ * shipped mappings when this module is first imported; a broken file stops the import with a
+ * KnowledgeFileError naming it.
+ */
+export const OBSERVATION_LOINC: readonly string[] = Object.freeze(derivedObservationLoinc(defaultMappingsDir()));
+
+export function derivedObservationLoinc(mappingsDir: string): string[] {
+  const fromFindings = observationCodesInFolder(mappingsDir)
+    .filter((c) => c.system === LOINC)
+    .map((c) => c.code);
+  return [...new Set([...fromFindings, ...labResultLoincInFolder(mappingsDir)])];
+}
 
 /** Observation categories the exam key asks for (US Core: patient+category is a SHALL search). */
 const EXAM_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category|exam';
@@ -52,7 +45,7 @@ export const SPINE_PREFETCH: PrefetchTemplate[] = [
   { key: 'conditions', query: `Condition?patient=${patientToken}`, required: true, read: false },
   {
     key: 'observations',
-    query: `Observation?patient=${patientToken}&code=${OBSERVATION_LOINC.map((c) => `http://loinc.org|${c}`).join(',')}&_sort=-date&_count=100`,
+    query: `Observation?patient=${patientToken}&code=${OBSERVATION_LOINC.map((c) => `${LOINC}|${c}`).join(',')}&_sort=-date&_count=100`,
     required: true,
     read: false,
   },

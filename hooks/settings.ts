@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { ENV_BOOLEAN_SPELLINGS, parseEnvBoolean } from '../src/env-boolean.js';
+import { KnowledgeFileError } from '../src/knowledge-file-error.js';
+
+/** Where the rule settings come from, as a KnowledgeFileError names it. */
+export const RULE_SETTINGS_SOURCE = 'environment';
 
 const envBoolean = () => z.boolean({ error: `expected a boolean (in the environment: ${ENV_BOOLEAN_SPELLINGS.join(', ')})` });
 
@@ -56,7 +60,7 @@ export interface RuleSettingDoc {
   source: string;
 }
 
-/** The README configuration table: one row per setting, env var first. */
+/** The decision-rule settings table of docs/configuration.md (npm run docs:settings writes it from these rows): one row per setting. */
 export const RULE_SETTINGS_DOC: readonly RuleSettingDoc[] = [
   {
     env: 'RULE_FEVER_REQUIRES_RISK_FACTOR',
@@ -146,7 +150,8 @@ function parseEnvValue(key: SettingKey, raw: string): unknown {
 
 /**
  * Reads `RULE_*` variables over the defaults. Unset or empty variables keep the default.
- * A bad value throws an Error that names the variable, so a misconfigured deployment fails at start.
+ * A bad value throws a KnowledgeFileError (file `environment`, path the variable), so a misconfigured
+ * deployment fails at start.
  */
 export function ruleSettingsFromEnv(env: Record<string, string | undefined>): RuleSettings {
   const candidate: Record<string, unknown> = { ...DEFAULT_RULE_SETTINGS };
@@ -157,13 +162,15 @@ export function ruleSettingsFromEnv(env: Record<string, string | undefined>): Ru
   }
   const parsed = RuleSettingsSchema.safeParse(candidate);
   if (!parsed.success) {
-    const messages = parsed.error.issues.map((issue) => {
+    const bad = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
-      const doc = RULE_SETTINGS_DOC.find((d) => d.key === key);
-      const name = doc?.env ?? key;
-      return `${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+      const name = RULE_SETTINGS_DOC.find((d) => d.key === key)?.env ?? key;
+      return { name, message: `${JSON.stringify(env[name] ?? '')} is not a valid value: ${issue.message}` };
     });
-    throw new Error(`Invalid rule setting: ${messages.join('; ')}`);
+    const [first, ...rest] = bad;
+    // The settings are knowledge too (the decision table's resolutions), so they fail like a broken file.
+    const reason = [first?.message ?? 'invalid', ...rest.map((b) => `${b.name}: ${b.message}`)].join('; ');
+    throw new KnowledgeFileError(RULE_SETTINGS_SOURCE, first?.name ?? 'RULE_*', reason);
   }
   return parsed.data;
 }

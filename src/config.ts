@@ -5,7 +5,7 @@ import { ENV_BOOLEAN_SPELLINGS, parseEnvBoolean } from './env-boolean.js';
 
 /**
  * Service configuration, from environment variables only (12-factor), validated at startup.
- * The variable names are a contract other tooling relies on; see README "Configuration".
+ * The variable names are a contract other tooling relies on; docs/configuration.md lists every one.
  */
 const boolish = z.enum(ENV_BOOLEAN_SPELLINGS).transform((v) => parseEnvBoolean(v) === true);
 
@@ -75,6 +75,9 @@ const EnvSchema = z.object({
 });
 
 export type Env = z.input<typeof EnvSchema>;
+
+/** Every service variable read here (RULE_* aside: hooks/settings.ts); test/docs checks that docs/configuration.md names each. */
+export const SERVICE_VARIABLES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
 
 export interface Config<RuleSettings = unknown> {
   port: number;

@@ -246,10 +246,14 @@ export function classifyImagingOrder(resource: unknown, knowledge: RuleKnowledge
   return undefined;
 }
 
-/** Epidural abscess (docs/clinical-rules.md D5): the findings engine's qualifier, or the codes the spec names. */
-const EPIDURAL_ABSCESS_CODES = new Set(['G06.1', '61974008', '63627007']);
-function isEpiduralAbscess(e: Evidence): boolean {
-  return (e.qualifiers?.includes('epidural-abscess') ?? false) || (e.code !== undefined && EPIDURAL_ABSCESS_CODES.has(e.code.code));
+/**
+ * Epidural abscess (docs/clinical-rules.md D5): the findings engine's qualifier, or evidence coded in
+ * the epidural-abscess value set. Matched by system and code, never by code alone: G06.1 or 61974008
+ * in another code system is another concept.
+ */
+function isEpiduralAbscess(e: Evidence, knowledge: RuleKnowledge): boolean {
+  if (Array.isArray(e.qualifiers) && e.qualifiers.includes('epidural-abscess')) return true;
+  return isRecord(e.code) && knowledge.isEpiduralAbscessCoding(e.code);
 }
 
 const REPORT_DONE = new Set(['final', 'amended', 'corrected', 'appended', 'preliminary', 'partial']);
@@ -418,7 +422,7 @@ export function deriveFacts(input: RuleInput, settings: RuleSettings, knowledge:
     fired,
     episode: deriveEpisode(finding, nowMs),
     motor: deriveMotor(finding('MOTOR')),
-    epiduralAbscess: spinf.state === 'present' && spinf.evidence.some(isEpiduralAbscess),
+    epiduralAbscess: spinf.state === 'present' && spinf.evidence.some((e) => isEpiduralAbscess(e, knowledge)),
     orderContext: advisesOn === 'selections' || advisesOn === 'all-draft-orders',
     reviewedImaging,
     allDrafts: safeResources(input.allDraftOrders),

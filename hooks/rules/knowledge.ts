@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { SpinalRegion } from '../../src/findings/types.js';
+import { compileValueSets, valueSetSchema } from '../../src/findings/valueset.js';
 import { CARD_TOPICS, type CardTopic, type Indicator } from '../../src/cards/recommendation.js';
 import type { Coding } from '../../src/cards/types.js';
+import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
 
 /**
  * The clinical knowledge the rules read as data (mappings/orders, mappings/codesystems), validated
@@ -91,32 +94,52 @@ export interface RuleKnowledge {
   topicIndicator: Readonly<Record<CardTopic, Indicator>>;
   /** Override reasons by code (mappings/codesystems/override-reason.json). */
   overrideReasons: ReadonlyMap<string, Coding>;
+  /**
+   * A coding of the epidural-abscess value set (mappings/valuesets/epidural-abscess.json), matched by
+   * system and code: the same code string in another system is another concept.
+   */
+  isEpiduralAbscessCoding(coding: { system?: unknown; code?: unknown }): boolean;
 }
 
-function describeIssues(file: string, error: z.ZodError): string {
-  const lines = error.issues.map((issue) => {
-    const field = issue.path.length > 0 ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)';
-    return `${file}: ${field}: ${issue.message}`;
-  });
-  return lines.join('\n');
+/** The value set that makes an infection card critical (docs/clinical-rules.md, Decision table D5). */
+export const EPIDURAL_ABSCESS_VALUE_SET = 'valuesets/epidural-abscess.json';
+
+/** `a.b[0].c`, the way every knowledge loader names a place inside a file. */
+function fieldPath(parts: readonly PropertyKey[]): string {
+  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
+}
+
+/** The first problem names the place; any others follow in the reason, so one start shows them all. */
+function schemaError(file: string, error: z.ZodError): KnowledgeFileError {
+  const [first, ...rest] = error.issues;
+  const others = rest.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`);
+  const reason = [first?.message ?? 'invalid', ...others].join('; ');
+  return new KnowledgeFileError(file, first ? fieldPath(first.path) : '(root)', reason);
+}
+
+/** The file as the findings loader names its files: the mappings folder's name, then the path inside it. */
+function displayName(mappingsDir: string, relative: string): string {
+  return `${path.basename(path.resolve(mappingsDir))}/${relative}`;
+}
+
+function readKnowledgeText(mappingsDir: string, relative: string, text: string): unknown {
+  try {
+    return relative.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    const kind = relative.endsWith('.json') ? 'JSON' : 'YAML';
+    throw new KnowledgeFileError(displayName(mappingsDir, relative), '(file)', `not valid ${kind}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
 }
 
 async function loadFile<T>(mappingsDir: string, relative: string, schema: z.ZodType<T>): Promise<T> {
-  const file = path.join(mappingsDir, relative);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readFile(path.join(mappingsDir, relative), 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read: ${(err as Error).message}`, { cause: err });
+    throw new KnowledgeFileError(displayName(mappingsDir, relative), '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
   }
-  let raw: unknown;
-  try {
-    raw = relative.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new Error(`${file}: (root): not valid ${relative.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { cause: err });
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new Error(describeIssues(file, parsed.error));
+  const parsed = schema.safeParse(readKnowledgeText(mappingsDir, relative, text));
+  if (!parsed.success) throw schemaError(displayName(mappingsDir, relative), parsed.error);
   return parsed.data;
 }
 
@@ -149,40 +172,75 @@ function propertyOf(concept: z.infer<typeof ConceptSchema>, code: string): strin
   return p?.valueCode ?? p?.valueString;
 }
 
+/**
+ * The LOINC result codes of the lab orders (ESR, CBC panels, CRP, ...), which the duplicate-order
+ * check looks for among the patient's Observations. Read synchronously for the prefetch template
+ * (hooks/prefetch.ts), with the same schema and errors as loadRuleKnowledge.
+ */
+export function labResultLoincInFolder(mappingsDir: string): string[] {
+  const relative = 'orders/catalog.yaml';
+  let text: string;
+  try {
+    text = readFileSync(path.join(mappingsDir, relative), 'utf8');
+  } catch (err) {
+    throw new KnowledgeFileError(displayName(mappingsDir, relative), '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = CatalogSchema.safeParse(readKnowledgeText(mappingsDir, relative, text));
+  if (!parsed.success) throw schemaError(displayName(mappingsDir, relative), parsed.error);
+  const codes = parsed.data.orders
+    .filter((o) => o.kind === 'lab')
+    .flatMap((o) => o.resultCodes ?? [])
+    .filter((c) => c.system === LOINC)
+    .map((c) => c.code);
+  return [...new Set(codes)];
+}
+
+const LOINC = 'http://loinc.org';
+
+async function loadEpiduralAbscess(mappingsDir: string): Promise<RuleKnowledge['isEpiduralAbscessCoding']> {
+  const file = displayName(mappingsDir, EPIDURAL_ABSCESS_VALUE_SET);
+  const resource = await loadFile(mappingsDir, EPIDURAL_ABSCESS_VALUE_SET, valueSetSchema);
+  const vs = compileValueSets([{ file, resource }]).get(resource.id);
+  if (!vs || vs.enumerated().length === 0) throw new KnowledgeFileError(file, 'compose.include', 'lists no codes');
+  return (coding) =>
+    typeof coding?.system === 'string' && typeof coding.code === 'string' && vs.lookup(coding.system, coding.code.trim()) !== undefined && !vs.excludes(coding.system, coding.code.trim());
+}
+
 export async function loadRuleKnowledge(mappingsDir: string): Promise<RuleKnowledge> {
   const catalogFile = 'orders/catalog.yaml';
-  const [catalog, imaging, topics, overrides] = await Promise.all([
+  const [catalog, imaging, topics, overrides, isEpiduralAbscessCoding] = await Promise.all([
     loadFile(mappingsDir, catalogFile, CatalogSchema),
     loadFile(mappingsDir, 'orders/spine-imaging.yaml', SpineImagingSchema),
     loadFile(mappingsDir, 'codesystems/card-topic.json', CodeSystemSchema),
     loadFile(mappingsDir, 'codesystems/override-reason.json', CodeSystemSchema),
+    loadEpiduralAbscess(mappingsDir),
   ]);
 
   const orders = new Map<string, OrderDefinition>();
   for (const [i, o] of catalog.orders.entries()) {
-    if (orders.has(o.key)) throw new Error(`${path.join(mappingsDir, catalogFile)}: orders[${i}].key: duplicate key "${o.key}"`);
+    if (orders.has(o.key)) throw new KnowledgeFileError(displayName(mappingsDir, catalogFile), `orders[${i}].key`, `duplicate key "${o.key}"`);
     orders.set(o.key, o);
   }
   for (const required of REQUIRED_ORDER_KEYS) {
-    if (!orders.has(required)) throw new Error(`${path.join(mappingsDir, catalogFile)}: orders: missing order "${required}" the rules suggest`);
+    if (!orders.has(required)) throw new KnowledgeFileError(displayName(mappingsDir, catalogFile), 'orders', `missing order "${required}" the rules suggest`);
   }
 
-  const topicFile = path.join(mappingsDir, 'codesystems/card-topic.json');
+  const topicFile = displayName(mappingsDir, 'codesystems/card-topic.json');
   const topicDisplay = {} as Record<CardTopic, string>;
   const topicIndicator = {} as Record<CardTopic, Indicator>;
   for (const [i, concept] of topics.concept.entries()) {
     if (!(CARD_TOPICS as readonly string[]).includes(concept.code)) {
-      throw new Error(`${topicFile}: concept[${i}].code: "${concept.code}" is not a card topic of docs/clinical-rules.md (Card topics)`);
+      throw new KnowledgeFileError(topicFile, `concept[${i}].code`, `"${concept.code}" is not a card topic of docs/clinical-rules.md (Card topics)`);
     }
     const indicator = propertyOf(concept, 'indicator');
     if (indicator !== 'info' && indicator !== 'warning' && indicator !== 'critical') {
-      throw new Error(`${topicFile}: concept[${i}].property(indicator): must be info, warning or critical`);
+      throw new KnowledgeFileError(topicFile, `concept[${i}].property(indicator)`, 'must be info, warning or critical');
     }
     topicDisplay[concept.code as CardTopic] = concept.display;
     topicIndicator[concept.code as CardTopic] = indicator;
   }
   for (const topic of CARD_TOPICS) {
-    if (!topicDisplay[topic]) throw new Error(`${topicFile}: concept: missing card topic "${topic}"`);
+    if (!topicDisplay[topic]) throw new KnowledgeFileError(topicFile, 'concept', `missing card topic "${topic}"`);
   }
 
   const overrideReasons = new Map<string, Coding>();
@@ -196,6 +254,7 @@ export async function loadRuleKnowledge(mappingsDir: string): Promise<RuleKnowle
     topicDisplay,
     topicIndicator,
     overrideReasons,
+    isEpiduralAbscessCoding,
   };
 }
 

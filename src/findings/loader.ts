@@ -1,13 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
-import { MappingLoadError } from './errors.js';
+import { KnowledgeFileError } from './errors.js';
 import { compileExpression, type CompiledExpression } from './fhirpath.js';
 import { definitionSchema, type CriterionInput, type DefinitionInput } from './schema.js';
 import { FINDING_IDS, type FindingId } from './types.js';
 import { isValidUcum } from './units.js';
 import { compileValueSets, valueSetSchema, type CompiledValueSet, type ValueSetResource } from './valueset.js';
+import { parseFile, validate } from './files.js';
+
+export { defaultMappingsDir, observationCodesInFolder, observationCodesOf } from './files.js';
 
 export interface LoadedDefinition extends DefinitionInput {
   file: string;
@@ -41,13 +42,13 @@ export async function loadMappings(mappingsDir: string): Promise<MappingSet> {
     const data = parseFile(f.display, await readFile(f.full, 'utf8'), f.full);
     const def = validate(definitionSchema, data, f.display);
     const earlier = seen.get(def.id);
-    if (earlier) throw new MappingLoadError(f.display, 'id', `finding ${def.id} is already defined in ${earlier}`);
+    if (earlier) throw new KnowledgeFileError(f.display, 'id', `finding ${def.id} is already defined in ${earlier}`);
     seen.set(def.id, f.display);
     checkDefinition(def, f.display, valueSets, expressions);
     definitions.push({ ...def, file: f.display });
   }
   for (const id of FINDING_IDS) {
-    if (!seen.has(id)) throw new MappingLoadError(`${base}/findings`, 'id', `no definition for finding ${id} (docs/clinical-rules.md, Findings)`);
+    if (!seen.has(id)) throw new KnowledgeFileError(`${base}/findings`, 'id', `no definition for finding ${id} (docs/clinical-rules.md, Findings)`);
   }
   return { definitions: dependencyOrder(definitions), valueSets, expressions };
 }
@@ -57,32 +58,12 @@ async function listFiles(dir: string, exts: string[], display: string): Promise<
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new MappingLoadError(display, '(directory)', `cannot read: ${(err as Error).message}`);
+    throw new KnowledgeFileError(display, '(directory)', `cannot read: ${(err as Error).message}`);
   }
   return names
     .filter((n) => exts.includes(path.extname(n)))
     .sort()
     .map((n) => ({ full: path.join(dir, n), display: `${display}/${n}` }));
-}
-
-function parseFile(display: string, text: string, full: string): unknown {
-  try {
-    return full.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
-  } catch (err) {
-    throw new MappingLoadError(display, '(file)', `not valid ${full.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
-  }
-}
-
-function validate<S extends z.ZodType>(schema: S, data: unknown, file: string): z.infer<S> {
-  const r = schema.safeParse(data);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = issue ? fieldPath(issue.path) : '(root)';
-  throw new MappingLoadError(file, field || '(root)', issue?.message ?? 'invalid');
-}
-
-function fieldPath(parts: readonly PropertyKey[]): string {
-  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 }
 
 /** Compiles every expression, resolves every value set and checks units, naming the field on failure. */
@@ -97,18 +78,18 @@ function checkDefinition(
     try {
       expressions.set(source, compileExpression(source));
     } catch (err) {
-      throw new MappingLoadError(file, field, `FHIRPath does not compile: ${(err as Error).message.split('\n')[0]}`);
+      throw new KnowledgeFileError(file, field, `FHIRPath does not compile: ${(err as Error).message.split('\n')[0]}`);
     }
   };
   const vs = (ref: string | undefined, field: string): void => {
-    if (ref !== undefined && !valueSets.has(ref)) throw new MappingLoadError(file, field, `ValueSet "${ref}" is not in mappings/valuesets`);
+    if (ref !== undefined && !valueSets.has(ref)) throw new KnowledgeFileError(file, field, `ValueSet "${ref}" is not in mappings/valuesets`);
   };
   const unit = (u: string | undefined, field: string): void => {
-    if (u !== undefined && !isValidUcum(u)) throw new MappingLoadError(file, field, `"${u}" is not a valid UCUM unit`);
+    if (u !== undefined && !isValidUcum(u)) throw new KnowledgeFileError(file, field, `"${u}" is not a valid UCUM unit`);
   };
   const reads = new Set<string>(def.reads);
   const read = (type: string, field: string): void => {
-    if (!reads.has(type)) throw new MappingLoadError(file, field, `${type} is not listed in "reads"`);
+    if (!reads.has(type)) throw new KnowledgeFileError(file, field, `${type} is not listed in "reads"`);
   };
 
   def.criteria.forEach((c: CriterionInput, i) => {
@@ -122,7 +103,7 @@ function checkDefinition(
         expr(c.laterality?.codings, `${at}.laterality.codings`);
         for (const side of ['left', 'right', 'bilateral'] as const) vs(c.laterality?.[side], `${at}.laterality.${side}`);
         if (c.laterality && !c.laterality.fixed && !c.laterality.codings) {
-          throw new MappingLoadError(file, `${at}.laterality`, 'give codings (with left/right/bilateral value sets) or fixed');
+          throw new KnowledgeFileError(file, `${at}.laterality`, 'give codings (with left/right/bilateral value sets) or fixed');
         }
         c.qualifiersByValueSet?.forEach((q, j) => vs(q.valueSet, `${at}.qualifiersByValueSet[${j}].valueSet`));
         if (c.kind === 'coded') {
@@ -136,7 +117,7 @@ function checkDefinition(
           vs(c.interpretation?.valueSet, `${at}.interpretation.valueSet`);
         }
         c.window?.sinceOnsetOf?.forEach((id, j) => {
-          if (id === def.id) throw new MappingLoadError(file, `${at}.window.sinceOnsetOf[${j}]`, 'a finding cannot depend on itself');
+          if (id === def.id) throw new KnowledgeFileError(file, `${at}.window.sinceOnsetOf[${j}]`, 'a finding cannot depend on itself');
         });
         break;
       }
@@ -150,15 +131,15 @@ function checkDefinition(
         c.date.forEach((d, j) => expr(d, `${at}.date[${j}]`));
         expr(c.value.expression, `${at}.value.expression`);
         unit(c.value.unit, `${at}.value.unit`);
-        if (c.baselineDays.min >= c.baselineDays.max) throw new MappingLoadError(file, `${at}.baselineDays`, 'min must be below max');
+        if (c.baselineDays.min >= c.baselineDays.max) throw new KnowledgeFileError(file, `${at}.baselineDays`, 'min must be below max');
         break;
       case 'medication-days':
         vs(c.valueSet, `${at}.valueSet`);
         for (const r of c.resources) {
           read(r, `${at}.resources`);
           const p = c.periods[r];
-          if (!p) throw new MappingLoadError(file, `${at}.periods.${r}`, `no period rule for ${r}`);
-          if (!c.status[r]) throw new MappingLoadError(file, `${at}.status.${r}`, `no status rule for ${r}`);
+          if (!p) throw new KnowledgeFileError(file, `${at}.periods.${r}`, `no period rule for ${r}`);
+          if (!c.status[r]) throw new KnowledgeFileError(file, `${at}.status.${r}`, `no status rule for ${r}`);
           p.start.forEach((d, j) => expr(d, `${at}.periods.${r}.start[${j}]`));
           p.end?.forEach((d, j) => expr(d, `${at}.periods.${r}.end[${j}]`));
           expr(p.supplyDuration, `${at}.periods.${r}.supplyDuration`);
@@ -166,7 +147,7 @@ function checkDefinition(
         }
         break;
       case 'derived':
-        if (c.from === def.id) throw new MappingLoadError(file, `${at}.from`, 'a finding cannot derive from itself');
+        if (c.from === def.id) throw new KnowledgeFileError(file, `${at}.from`, 'a finding cannot derive from itself');
         break;
       case 'exam':
         read(c.resource, `${at}.resource`);
@@ -207,7 +188,7 @@ function dependencyOrder(defs: LoadedDefinition[]): LoadedDefinition[] {
   const visit = (d: LoadedDefinition, chain: FindingId[]): void => {
     const s = state.get(d.id);
     if (s === 'done') return;
-    if (s === 'visiting') throw new MappingLoadError(d.file, 'criteria', `circular dependency: ${[...chain, d.id].join(' -> ')}`);
+    if (s === 'visiting') throw new KnowledgeFileError(d.file, 'criteria', `circular dependency: ${[...chain, d.id].join(' -> ')}`);
     state.set(d.id, 'visiting');
     for (const dep of dependsOn(d)) {
       const target = byId.get(dep);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MappingLoadError } from './errors.js';
+import { KnowledgeFileError } from './errors.js';
 
 /**
  * FHIR R4 ValueSet resources as the mappings hold them, and their compilation into matchers.
@@ -241,20 +241,20 @@ function compilePart(items: Include[] | undefined, file: string, field: string, 
     const incProvenance = hasProvenance(inc.extension);
     if (inc.valueSet) part.refs.push(...inc.valueSet);
     if (!inc.system) {
-      if (!inc.valueSet?.length) throw new MappingLoadError(file, `${at}.system`, 'an include needs a system or a valueSet');
-      if (inc.concept || inc.filter) throw new MappingLoadError(file, `${at}.system`, 'concepts and filters need a system');
+      if (!inc.valueSet?.length) throw new KnowledgeFileError(file, `${at}.system`, 'an include needs a system or a valueSet');
+      if (inc.concept || inc.filter) throw new KnowledgeFileError(file, `${at}.system`, 'concepts and filters need a system');
       return;
     }
     const system = inc.system;
     if (!inc.concept?.length && !inc.filter?.length) {
-      throw new MappingLoadError(file, at, 'an include with a system must list concepts or filters (whole code systems are not allowed)');
+      throw new KnowledgeFileError(file, at, 'an include with a system must list concepts or filters (whole code systems are not allowed)');
     }
     inc.concept?.forEach((c, j) => {
       if (needProvenance && !incProvenance && !hasProvenance(c.extension)) {
-        throw new MappingLoadError(file, `${at}.concept[${j}].extension`, `code ${c.code} does not say where it came from (extension ${PROVENANCE_URL})`);
+        throw new KnowledgeFileError(file, `${at}.concept[${j}].extension`, `code ${c.code} does not say where it came from (extension ${PROVENANCE_URL})`);
       }
       if (ICD_SYSTEMS.has(system) && !ICD_CODE.test(c.code)) {
-        throw new MappingLoadError(file, `${at}.concept[${j}].code`, `"${c.code}" is not an ICD-10 code as FHIR writes it (with its dot, e.g. M54.16)`);
+        throw new KnowledgeFileError(file, `${at}.concept[${j}].code`, `"${c.code}" is not an ICD-10 code as FHIR writes it (with its dot, e.g. M54.16)`);
       }
       let codes = part.concepts.get(system);
       if (!codes) part.concepts.set(system, (codes = new Map()));
@@ -263,14 +263,14 @@ function compilePart(items: Include[] | undefined, file: string, field: string, 
     inc.filter?.forEach((f, j) => {
       const fat = `${at}.filter[${j}]`;
       if (needProvenance && !incProvenance) {
-        throw new MappingLoadError(file, `${at}.extension`, `a filter include must say where it came from (extension ${PROVENANCE_URL})`);
+        throw new KnowledgeFileError(file, `${at}.extension`, `a filter include must say where it came from (extension ${PROVENANCE_URL})`);
       }
       if (!ICD_SYSTEMS.has(system)) {
-        throw new MappingLoadError(file, `${fat}.op`, `filters on ${system} need a terminology server; enumerate the codes or add an expansion`);
+        throw new KnowledgeFileError(file, `${fat}.op`, `filters on ${system} need a terminology server; enumerate the codes or add an expansion`);
       }
-      if (f.property !== 'concept') throw new MappingLoadError(file, `${fat}.property`, `only "concept" is supported, not "${f.property}"`);
+      if (f.property !== 'concept') throw new KnowledgeFileError(file, `${fat}.property`, `only "concept" is supported, not "${f.property}"`);
       const predicate = icdFilter(f.op, f.value);
-      if (typeof predicate === 'string') throw new MappingLoadError(file, `${fat}.value`, predicate);
+      if (typeof predicate === 'string') throw new KnowledgeFileError(file, `${fat}.value`, predicate);
       let list = part.filters.get(system);
       if (!list) part.filters.set(system, (list = []));
       list.push(predicate);
@@ -299,12 +299,12 @@ export function compileValueSets(resources: { file: string; resource: ValueSetRe
   const raw = new Map<string, { file: string; resource: ValueSetResource; include: Part; exclude: Part; names: NameRule[] }>();
   const byKey = new Map<string, string>();
   for (const { file, resource } of resources) {
-    if (raw.has(resource.id)) throw new MappingLoadError(file, 'id', `duplicate ValueSet id "${resource.id}" (also in ${raw.get(resource.id)?.file})`);
+    if (raw.has(resource.id)) throw new KnowledgeFileError(file, 'id', `duplicate ValueSet id "${resource.id}" (also in ${raw.get(resource.id)?.file})`);
     const include = compilePart(resource.compose.include, file, 'compose.include', true);
     const exclude = compilePart(resource.compose.exclude, file, 'compose.exclude', false);
     for (const [k, c] of (resource.expansion?.contains ?? []).entries()) {
       if (ICD_SYSTEMS.has(c.system) && !ICD_CODE.test(c.code)) {
-        throw new MappingLoadError(file, `expansion.contains[${k}].code`, `"${c.code}" is not an ICD-10 code with its dot`);
+        throw new KnowledgeFileError(file, `expansion.contains[${k}].code`, `"${c.code}" is not an ICD-10 code with its dot`);
       }
       let codes = include.concepts.get(c.system);
       if (!codes) include.concepts.set(c.system, (codes = new Map()));
@@ -328,8 +328,8 @@ export function compileValueSets(resources: { file: string; resource: ValueSetRe
     const refs = (part: Part, field: string): CompiledValueSet[] =>
       part.refs.map((ref) => {
         const target = byKey.get(ref.split('|')[0] ?? ref);
-        if (!target) throw new MappingLoadError(entry.file, field, `ValueSet "${ref}" is not in mappings/valuesets`);
-        if (resolving.has(target)) throw new MappingLoadError(entry.file, field, `ValueSet "${ref}" includes itself`);
+        if (!target) throw new KnowledgeFileError(entry.file, field, `ValueSet "${ref}" is not in mappings/valuesets`);
+        if (resolving.has(target)) throw new KnowledgeFileError(entry.file, field, `ValueSet "${ref}" includes itself`);
         return resolve(target);
       });
     const included = refs(entry.include, 'compose.include.valueSet');

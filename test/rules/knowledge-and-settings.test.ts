@@ -71,6 +71,7 @@ describe('loadRuleKnowledge', () => {
     const target = await mkdtemp(path.join(dir, 'm-'));
     await cp(path.join(MAPPINGS_DIR, 'orders'), path.join(target, 'orders'), { recursive: true });
     await cp(path.join(MAPPINGS_DIR, 'codesystems'), path.join(target, 'codesystems'), { recursive: true });
+    await cp(path.join(MAPPINGS_DIR, 'valuesets'), path.join(target, 'valuesets'), { recursive: true });
     const full = path.join(target, file);
     await writeFile(full, edit(await readFile(full, 'utf8')));
     return target;
@@ -108,7 +109,7 @@ describe('loadRuleKnowledge', () => {
 
   it('reports invalid JSON with the file name', async () => {
     const target = await brokenCopy('codesystems/override-reason.json', (t) => t.slice(0, 20));
-    await expect(loadRuleKnowledge(target)).rejects.toThrow(/override-reason\.json: \(root\): not valid JSON/);
+    await expect(loadRuleKnowledge(target)).rejects.toThrow(/override-reason\.json: \(file\): not valid JSON/);
   });
 });
 

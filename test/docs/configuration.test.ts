@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { RULE_SETTINGS_DOC } from '../../hooks/settings.js';
+import { BEGIN_MARKER, CONFIGURATION_DOC, END_MARKER, renderRuleSettingsTable, withRuleSettingsTable } from '../../scripts/docs-settings.js';
+import { SERVICE_VARIABLES } from '../../src/config.js';
+
+/** docs/configuration.md is derived from the settings in code, or names them all. */
+const doc = readFileSync(CONFIGURATION_DOC, 'utf8');
+
+describe('docs/configuration.md', () => {
+  it('holds the decision-rule settings table exactly as hooks/settings.ts generates it (run npm run docs:settings)', () => {
+    expect(doc).toContain(BEGIN_MARKER);
+    expect(doc).toContain(END_MARKER);
+    expect(withRuleSettingsTable(doc)).toBe(doc);
+  });
+
+  it('would be found out of date after a hand edit of the table', () => {
+    const edited = doc.replace('| `RULE_CONSERVATIVE_WINDOW_WEEKS` | `6` |', '| `RULE_CONSERVATIVE_WINDOW_WEEKS` | `8` |');
+    expect(edited).not.toBe(doc);
+    expect(withRuleSettingsTable(edited)).not.toBe(edited);
+  });
+
+  it('gives every RULE_* variable one row, with its default', () => {
+    const table = renderRuleSettingsTable();
+    for (const setting of RULE_SETTINGS_DOC) {
+      const rows = table.split('\n').filter((line) => line.startsWith(`| \`${setting.env}\` |`));
+      expect(rows, setting.env).toHaveLength(1);
+      expect(rows[0]).toContain(`| \`${setting.default}\` |`);
+    }
+  });
+
+  it('names every variable the service reads', () => {
+    expect(SERVICE_VARIABLES.length).toBeGreaterThan(20);
+    const missing = SERVICE_VARIABLES.filter((name) => !doc.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});
