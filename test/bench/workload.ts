@@ -103,8 +103,112 @@ export function prefetchFor(record: FhirResource[]): Record<string, unknown> {
   };
 }
 
-export function hookRequest(size: number): { body: string; recordBytes: number; prefetchBytes: number } {
-  const record = syntheticRecord(size);
+/**
+ * A chart dense in the rules' own data, as the prefetch templates return it (they filter by the
+ * rules' codes, so nearly everything that arrives is evaluated): over two years, temperatures in °F
+ * and °C (some axillary or tympanic), ESR, CRP in mg/L and in mg/dL, weights in kg and lb,
+ * Conditions with long displays and several codings each, and medications (some glucocorticoids).
+ * Deterministic (seeded), so runs are comparable.
+ */
+export function denseRecord(size: number, patientId = 'bench-1', now = new Date()): FhirResource[] {
+  let seed = 7;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const day = 86_400_000;
+  const date = (maxDaysAgo: number) => new Date(now.getTime() - Math.floor(rand() * maxDaysAgo) * day).toISOString();
+  const subject = { reference: `Patient/${patientId}` };
+  const loinc = (code: string, display: string) => ({ coding: [{ system: 'http://loinc.org', code, display }], text: display });
+  const resources: FhirResource[] = [{ resourceType: 'Patient', id: patientId, birthDate: '1961-03-14', gender: 'male' }];
+  const temperatureCodes = [
+    ['8310-5', 'Body temperature'],
+    ['8331-1', 'Oral temperature'],
+    ['8328-7', 'Axillary temperature'],
+    ['8333-7', 'Tympanic membrane temperature'],
+  ] as const;
+  // Two or three codings each, the way EHRs send a problem-list entry (local, ICD-10-CM, SNOMED CT).
+  const conditions = [
+    [['http://hl7.org/fhir/sid/icd-10-cm', 'M54.41', 'Lumbago with sciatica, right side'], ['http://snomed.info/sct', '202794004', 'Lumbago with sciatica']],
+    [['http://hl7.org/fhir/sid/icd-10-cm', 'M54.16', 'Radiculopathy, lumbar region'], ['http://snomed.info/sct', '128196005', 'Lumbar radiculopathy']],
+    [['http://hl7.org/fhir/sid/icd-10-cm', 'I10', 'Essential (primary) hypertension'], ['http://snomed.info/sct', '59621000', 'Essential hypertension']],
+    [['http://hl7.org/fhir/sid/icd-10-cm', 'E11.65', 'Type 2 diabetes mellitus with hyperglycemia'], ['http://snomed.info/sct', '44054006', 'Diabetes mellitus type 2']],
+    [['http://hl7.org/fhir/sid/icd-10-cm', 'K21.9', 'Gastro-esophageal reflux disease without esophagitis'], ['http://snomed.info/sct', '235595009', 'Gastroesophageal reflux disease']],
+    [['http://hl7.org/fhir/sid/icd-10-cm', 'E78.5', 'Hyperlipidemia, unspecified'], ['http://snomed.info/sct', '55822004', 'Hyperlipidemia']],
+  ] as const;
+  const medications = [
+    ['8640', 'predniSONE 10 MG Oral Tablet'],
+    ['197361', 'amLODIPine 5 MG Oral Tablet'],
+    ['860975', 'metFORMIN hydrochloride 500 MG Extended Release Oral Tablet'],
+    ['310965', 'Ibuprofen 200 MG Oral Tablet'],
+  ] as const;
+  const observation = (id: string, code: ReturnType<typeof loinc>, category: string, valueQuantity: { value: number; unit: string; code: string }) =>
+    ({
+      resourceType: 'Observation',
+      id,
+      status: 'final',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: category }] }],
+      code,
+      subject,
+      effectiveDateTime: date(730),
+      valueQuantity: { ...valueQuantity, system: 'http://unitsofmeasure.org' },
+    }) as FhirResource;
+  for (let i = 1; resources.length < size; i++) {
+    const r = rand();
+    if (r < 0.3) {
+      const [code, display] = temperatureCodes[i % temperatureCodes.length]!;
+      const fahrenheit = rand() < 0.5;
+      const celsius = 36 + Math.round(rand() * 30) / 10;
+      resources.push(
+        observation(`t${i}`, loinc(code, display), 'vital-signs', fahrenheit ? { value: Math.round(((celsius * 9) / 5 + 32) * 10) / 10, unit: '°F', code: '[degF]' } : { value: celsius, unit: '°C', code: 'Cel' }),
+      );
+    } else if (r < 0.4) {
+      resources.push(observation(`esr${i}`, loinc('4537-7', 'Erythrocyte sedimentation rate by Westergren method'), 'laboratory', { value: Math.round(rand() * 60), unit: 'mm/h', code: 'mm/h' }));
+    } else if (r < 0.5) {
+      const perDecilitre = rand() < 0.5;
+      const mgPerL = Math.round(rand() * 400) / 10;
+      resources.push(
+        observation(`crp${i}`, loinc('1988-5', 'C reactive protein [Mass/volume] in Serum or Plasma'), 'laboratory', perDecilitre ? { value: mgPerL / 10, unit: 'mg/dL', code: 'mg/dL' } : { value: mgPerL, unit: 'mg/L', code: 'mg/L' }),
+      );
+    } else if (r < 0.62) {
+      const pounds = rand() < 0.5;
+      const kg = 70 + Math.round(rand() * 100) / 10;
+      resources.push(observation(`w${i}`, loinc('29463-7', 'Body weight'), 'vital-signs', pounds ? { value: Math.round(kg * 22.046) / 10, unit: 'lb', code: '[lb_av]' } : { value: kg, unit: 'kg', code: 'kg' }));
+    } else if (r < 0.85) {
+      const codings = conditions[i % conditions.length]!.map(([system, code, display]) => ({ system, code, display }));
+      const text = `${codings[0]!.display} (${date(730).slice(0, 10)}), followed in clinic; see problem-list history and outside records for the earlier course of this problem`;
+      resources.push({
+        resourceType: 'Condition',
+        id: `c${i}`,
+        subject,
+        clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+        verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item' }] }],
+        code: { coding: [{ system: 'urn:oid:2.16.840.1.113883.3.247.1.1', code: `LOCAL-${i % 97}`, display: text }, ...codings], text },
+        onsetDateTime: date(730),
+        recordedDate: date(730),
+      });
+    } else {
+      const [code, display] = medications[i % medications.length]!;
+      resources.push({
+        resourceType: 'MedicationRequest',
+        id: `m${i}`,
+        status: rand() < 0.7 ? 'active' : 'completed',
+        intent: 'order',
+        subject,
+        medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code, display }], text: display },
+        authoredOn: date(730),
+        dosageInstruction: [{ text: 'Take 1 tablet by mouth daily', timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } } }],
+      });
+    }
+  }
+  return resources;
+}
+
+export type Workload = 'sparse' | 'dense';
+
+export function hookRequest(size: number, workload: Workload = 'sparse'): { body: string; recordBytes: number; prefetchBytes: number } {
+  const record = workload === 'dense' ? denseRecord(size) : syntheticRecord(size);
   const prefetch = prefetchFor(record);
   const body = JSON.stringify({
     hook: 'patient-view',
