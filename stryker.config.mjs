@@ -21,7 +21,7 @@ const WORDING_FUNCTIONS = new Set([
   // src/cards/render.ts: the card's detail markdown, its links and the summary's length clamp
   'renderDetail', 'formatFired', 'formatEvidence', 'escapeMarkdown', 'foldWhitespace', 'clampSummary', 'linksFor',
   // hooks/rules: text helpers
-  'studyText', 'durationNote', 'analgesicAdvice', 'conservativeGuidance', 'regionText', 'orderDisplay',
+  'studyText', 'durationNote', 'analgesicAdvice', 'conservativeGuidance', 'regionText', 'orderDisplay', 'idOf',
   // src/findings/evaluate.ts: data-quality notes and evidence names
   'note', 'warnDotless', 'nameOf', 'conceptText',
 ]);
@@ -61,14 +61,35 @@ function calleeParts(node) {
   return {};
 }
 
-/** Why a node is wording, or undefined. Looks only at the node's own place in the code. */
-function wordingReason(path) {
+/** Whether the path lies inside wording: some ancestor (or itself) is. */
+function insideWording(path, depth) {
+  for (let p = path; p; p = p.parentPath) if (wordingReason(p, depth + 1)) return true;
+  return false;
+}
+
+/**
+ * Why a node is wording, or undefined: by its own place in the code, or, for a variable, because it
+ * is read only by wording (`const lower = ...` used in a note alone).
+ */
+function wordingReason(path, depth = 0) {
   const node = path.node;
+  if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier' && depth < 4) {
+    const refs = path.scope?.getBinding(node.id.name)?.referencePaths ?? [];
+    if (refs.length > 0 && refs.every((ref) => insideWording(ref, depth))) return `wording: ${node.id.name} is read only by wording`;
+    return undefined;
+  }
   // Log lines, anywhere.
   if (node.type === 'CallExpression') {
     const { obj, fn } = calleeParts(node);
     if (obj && LOGGERS.test(obj)) return 'log text';
     if (fn && WORDING_FUNCTIONS.has(fn) && !obj) return undefined; // the call itself may be mutated; its body is judged below
+  }
+  if (node.type === 'Identifier') {
+    // A variable handed to a wording field (`notes,`) or collecting wording (`notes.push(...)`).
+    const parent = path.parentPath?.node;
+    if (parent?.type === 'ObjectProperty' && parent.value === node && WORDING_KEYS.has(keyName(parent.key))) return `wording: ${node.name}`;
+    if (parent?.type === 'MemberExpression' && parent.object === node && keyName(parent.property) === 'push' && WORDING_LISTS.has(node.name)) return `wording: ${node.name}`;
+    return undefined;
   }
   if (node.type === 'FunctionDeclaration' && WORDING_FUNCTIONS.has(node.id?.name)) return `wording: ${node.id.name}`;
   if (node.type === 'FunctionDeclaration' && OUT_OF_SCOPE_FUNCTIONS.has(node.id?.name)) return `outside the clinical core: ${node.id.name}`;
@@ -89,7 +110,7 @@ function wordingReason(path) {
 
 /** Stryker ignorer plugin: StrykerJS loads this file itself through `appendPlugins`. */
 export const strykerPlugins = [
-  { kind: 'Ignore', name: 'clinical-wording', value: { shouldIgnore: wordingReason } },
+  { kind: 'Ignore', name: 'clinical-wording', value: { shouldIgnore: (path) => wordingReason(path) } },
   {
     kind: 'Reporter',
     name: 'score-line',
