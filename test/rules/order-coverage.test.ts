@@ -149,6 +149,7 @@ describe('lab results: the 7-day look-back (RULE_DUPLICATE_LOOKBACK_DAYS)', () =
     ['an unrelated LOINC code (glucose)', lab('g-1', '2345-7', daysAgo(1))],
     ['the ESR code in another system', { ...lab('e-1', '4537-7', daysAgo(1)), code: { coding: [{ system: 'http://example.org/local', code: '4537-7' }] } } as Observation],
     ['no code at all', { ...lab('n-1', '4537-7', daysAgo(1)), code: { text: 'ESR' } } as Observation],
+    ['codings that are not objects', { ...lab('m-1', '4537-7', daysAgo(1)), code: { coding: [null, 'http://loinc.org|4537-7'] } } as unknown as Observation],
   ])('an observation with %s blocks no lab', (_label, obs) => {
     const codes = allSuggestedCodes(advise('patient-view', infection(), { record: { observations: [obs] } }));
     expect(codes).toEqual(expect.arrayContaining([ESR, CBC, CRP]));
@@ -226,8 +227,25 @@ describe('orders already placed: ServiceRequest in the 7-day look-back', () => {
     expect(allSuggestedCodes(advise('patient-view', caudaEquina(), { record: { serviceRequests: [xray] } }))).toContain(MRI_LUMBAR_WO);
   });
 
+  it('a neurosurgeon referral placed in the last 7 days covers the spine-surgery referral', () => {
+    const neuro = request('sr-neuro', SCT, '308482002', { authoredOn: daysAgo(1) });
+    expect(allSuggestedCodes(advise('patient-view', caudaEquina(), { record: { serviceRequests: [neuro] } }))).not.toContain(SPINE_SURGERY);
+  });
+
+  it('without a usable clock nothing counts as recent: every order is suggested', () => {
+    const findings = { ...infection(), evaluatedAt: 'not a date' };
+    const input = ruleInput('patient-view', findings, {
+      now: new Date(Number.NaN),
+      record: { observations: [lab('esr-n', '4537-7', daysAgo(1))], procedures: [mriProcedure('p-n', '72158', daysAgo(1))] },
+    });
+    const codes = allSuggestedCodes(advisor.advise(input).cards);
+    expect(codes).toEqual(expect.arrayContaining([ESR, CBC, CRP, MRI_LUMBAR_WWO]));
+  });
+
   it('malformed record lists are read as empty', () => {
     const cards = advise('patient-view', infection(), { record: { serviceRequests: 'none' as never, observations: [null, 3, 'x'] as never } });
+    const mixed = { ...lab('ok', '4537-7', daysAgo(1)), code: { coding: [null, { system: LOINC, code: '4537-7' }] } } as unknown as Observation;
+    expect(allSuggestedCodes(advise('patient-view', infection(), { record: { observations: [mixed] } }))).not.toContain(ESR);
     expect(allSuggestedCodes(cards)).toEqual(expect.arrayContaining([ESR, CBC, CRP, MRI_LUMBAR_WWO]));
   });
 });
