@@ -15,7 +15,7 @@ const WORDING_KEYS = new Set([
   'reasonText', 'detail',
 ]);
 /** Arrays that collect words for one line of a card (`parts.push(...)`, `notes.push(...)`). */
-const WORDING_LISTS = new Set(['notes', 'parts', 'lines', 'out', 'guidance']);
+const WORDING_LISTS = new Set(['notes', 'parts', 'guidance']);
 /** Functions whose whole output is wording (the markdown of a card's detail, a data-quality note). */
 const WORDING_FUNCTIONS = new Set([
   // src/cards/render.ts: the card's detail markdown, its links and the summary's length clamp
@@ -75,7 +75,7 @@ function wordingReason(path, depth = 0) {
   const node = path.node;
   if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier' && depth < 4) {
     const refs = path.scope?.getBinding(node.id.name)?.referencePaths ?? [];
-    if (refs.length > 0 && refs.every((ref) => insideWording(ref, depth))) return `wording: ${node.id.name} is read only by wording`;
+    if (refs.length > 0 && refs.every((ref) => insideWording(ref, depth))) return `${node.id.name} is read only by code left unmutated (wording or out of scope)`;
     return undefined;
   }
   // Log lines, anywhere.
