@@ -223,7 +223,7 @@ export const MIMICKER_RULES = {
       // Unlikely: the D-dimer decides. Likely: it is the fallback when the scan cannot be done in 4 hours.
       const orders: OrderNeed[] = ddimer.state === 'present' ? [] : [{ key: 'd-dimer', priority: 'urgent', recommended: !likely }];
       return {
-        summary: `Possible deep vein thrombosis: leg pain with swelling and ${RISK_SHORT[risk[0] ?? 'ACTIVECA']}; ${ddimer.state === 'present' ? 'D-dimer raised: proximal leg vein ultrasound' : 'Wells score, then D-dimer or ultrasound'}`,
+        summary: `Possible deep vein thrombosis: leg pain with swelling and ${RISK_SHORT[risk[0] ?? 'ACTIVECA']}; ${ddimer.state === 'present' ? 'raised D-dimer: proximal leg vein ultrasound' : 'Wells score, then D-dimer or ultrasound'}`,
         guidance,
         fired: facts.fired('LEGSWELL', 'LIMBPAIN', 'LEG', ...risk, 'DDIMER'),
         notes,

@@ -89,10 +89,19 @@ function formatFired(finding: FiredFinding, seen: Set<string>): string[] {
  * they bear on its judgement). Row ids, finding codes, resource ids and sources stay out of it: the
  * card's topic, links and extension carry them.
  */
-/** One line, on every card: a part of the record that was not read may hold what would change it. */
-function gapsLine(gaps: RenderContext['recordGaps']): string | undefined {
+const NOT_READ = 'Not read from the record (check by hand)';
+const UNCHECKED_RED_FLAGS = /^Red-flag checks not made/;
+
+/**
+ * Parts of the record that were not read, on every card (they may hold what would change it), in
+ * one line with the red-flag checks not made where the card has that line: one line for what is missing.
+ */
+function withRecordGaps(notes: string[], gaps: RenderContext['recordGaps']): string[] {
   const parts = [...new Set((gaps ?? []).map((g) => recordPart(g.key)))];
-  return parts.length > 0 ? `Not read from the record (check by hand): ${parts.join('; ')}.` : undefined;
+  if (parts.length === 0) return notes;
+  const at = notes.findIndex((n) => UNCHECKED_RED_FLAGS.test(n));
+  if (at < 0) return [...notes, `${NOT_READ}: ${parts.join('; ')}.`];
+  return notes.map((n, i) => (i === at ? `${n} ${NOT_READ}: ${parts.join('; ')}.` : n));
 }
 
 function renderDetail(rec: Recommendation, ctx: RenderContext): string {
@@ -106,9 +115,7 @@ function renderDetail(rec: Recommendation, ctx: RenderContext): string {
     for (const f of rec.fired) out.push(...formatFired(f, seen));
     out.push('');
   }
-  const notes = rec.notes.map(withoutResourceIds);
-  const gaps = gapsLine(ctx.recordGaps);
-  if (gaps) notes.push(gaps);
+  const notes = withRecordGaps(rec.notes.map(withoutResourceIds), ctx.recordGaps);
   if (notes.length > 0) out.push('**Notes**', ...notes.map((n) => `- ${n}`), '');
   return out.join('\n').trimEnd();
 }
