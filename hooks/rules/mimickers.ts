@@ -301,7 +301,7 @@ export const MIMICKER_RULES = {
       }
       if (facts.has('BILAT')) notes.push('Bilateral leg symptoms may be a polyneuropathy rather than bilateral radiculopathy; the bilateral-leg card still stands until the examination decides.');
       return {
-        summary: 'Leg symptoms that may be a peripheral neuropathy: glucose, {labs}; nerve conduction studies if persistent',
+        summary: 'Leg symptoms that may be a peripheral neuropathy: {labs|glucose}; nerve conduction studies if persistent',
         guidance: [
           'Glucose and HbA1c, vitamin B12 (and TSH, renal function).',
           'Nerve conduction studies if the symptoms persist.',

@@ -128,13 +128,18 @@ function labName(order: OrderSuggestion): string {
 
 /**
  * A summary names the labs the card offers, no more: rules write `{labs}` where the tests go, and a
- * lab already on record, already drafted or offered on a more urgent card drops out of it.
+ * lab already on record, already drafted or offered on a more urgent card drops out of it. Guidance
+ * lines are filled the same way.
  */
 function labsOffered(orders: readonly OrderSuggestion[]): string {
   return listInWords(orders.filter((o) => o.kind === 'lab').map(labName));
 }
 
 export function fillSummary(summary: string, orders: readonly OrderSuggestion[]): string {
+  // `{labs|glucose}`: tests advised in words first, then the labs offered, as one list.
+  summary = summary.replace(/\{labs\|([^}]+)\}/g, (_m, fixed: string) =>
+    listInWords([...fixed.split(',').map((t) => t.trim()), ...orders.filter((o) => o.kind === 'lab').map(labName)]),
+  );
   if (!summary.includes('{labs}')) return summary;
   const labs = labsOffered(orders);
   if (labs) return summary.replaceAll('{labs}', labs);
