@@ -27,7 +27,9 @@ function renderContext(input: RuleInput, knowledge: RuleKnowledge): RenderContex
   };
   if (input?.now instanceof Date && Number.isFinite(input.now.getTime())) ctx.authoredOn = input.now.toISOString();
   const gaps = isRecord(input?.record) && Array.isArray(input.record.gaps) ? input.record.gaps : [];
-  ctx.recordGaps = gaps.flatMap((g: unknown) => (isRecord(g) && typeof g.key === 'string' ? [{ key: g.key, reason: typeof g.reason === 'string' ? g.reason : 'unavailable' }] : []));
+  ctx.recordGaps = gaps.flatMap((g: unknown) =>
+    isRecord(g) && typeof g.key === 'string' ? [{ key: g.key, reason: typeof g.reason === 'string' ? g.reason : 'unavailable', ...(g.bounded === true ? { bounded: true } : {}) }] : [],
+  );
   return ctx;
 }
 

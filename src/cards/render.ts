@@ -24,7 +24,7 @@ export interface RenderContext {
   /** ISO date-time stamped on suggested orders (ServiceRequest.authoredOn). */
   authoredOn?: string;
   /** Parts of the record (prefetch keys) that could not be read: any card may rest on them. */
-  recordGaps?: readonly { key: string; reason: string }[];
+  recordGaps?: readonly { key: string; reason: string; bounded?: boolean }[];
 }
 
 /** Summaries must stay under 140 characters (CDS Hooks 2.0); cut on a word boundary if a rule overran. */
@@ -97,7 +97,8 @@ const UNCHECKED_RED_FLAGS = /^Red-flag checks not made/;
  * one line with the red-flag checks not made where the card has that line: one line for what is missing.
  */
 function withRecordGaps(notes: string[], gaps: RenderContext['recordGaps']): string[] {
-  const parts = [...new Set((gaps ?? []).map((g) => recordPart(g.key)))];
+  // A cut made by this service's own work limits says what was cut: that is what to check by hand.
+  const parts = [...new Set((gaps ?? []).map((g) => (g.bounded ? `${recordPart(g.key)}: ${g.reason}` : recordPart(g.key))))];
   if (parts.length === 0) return notes;
   const at = notes.findIndex((n) => UNCHECKED_RED_FLAGS.test(n));
   if (at < 0) return [...notes, `${NOT_READ}: ${parts.join('; ')}.`];

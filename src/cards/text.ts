@@ -71,6 +71,9 @@ export const RECORD_PARTS: Readonly<Record<string, string>> = {
   procedures: 'procedures',
   diagnosticReports: 'imaging reports',
   imagingStudies: 'imaging studies',
+  draftOrders: 'draft orders',
+  codings: 'coded entries',
+  text: 'free-text entries',
 };
 
 export function recordPart(key: string): string {
