@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { renderCards, type RenderContext } from '../src/cards/render.js';
+import type { Recommendation } from '../src/cards/recommendation.js';
 import type { CdsResponse } from '../src/cards/types.js';
+import type { Evidence } from '../src/findings/types.js';
 import { evaluateRules } from './rules/evaluate.js';
 import { loadRuleKnowledge, type RuleKnowledge } from './rules/knowledge.js';
 import type { RuleSettings } from './settings.js';
@@ -21,7 +23,42 @@ function renderContext(input: RuleInput, knowledge: RuleKnowledge): RenderContex
     patientReference: `Patient/${patientId || 'unknown'}`,
   };
   if (input?.now instanceof Date && Number.isFinite(input.now.getTime())) ctx.authoredOn = input.now.toISOString();
+  const gaps = isRecord(input?.record) && Array.isArray(input.record.gaps) ? input.record.gaps : [];
+  ctx.recordGaps = gaps.flatMap((g: unknown) =>
+    isRecord(g) && typeof g.key === 'string' ? [{ key: g.key, reason: typeof g.reason === 'string' ? g.reason : 'unavailable', ...(g.bounded === true ? { bounded: true } : {}) }] : [],
+  );
   return ctx;
+}
+
+function chartedOf(raw: unknown): Evidence['charted'] | undefined {
+  if (!isRecord(raw) || !isRecord(raw.charted)) return undefined;
+  const { value, unit } = raw.charted;
+  return typeof value === 'number' && Number.isFinite(value) && typeof unit === 'string' && unit.trim() ? { value, unit: unit.trim() } : undefined;
+}
+
+/**
+ * The rules see normalised values only (facts keep the fields they judge on); the card shows each
+ * result as it was charted. The findings engine's evidence carries that, and is matched back here
+ * by resource, date and normalised value.
+ */
+function withChartedValues(recs: Recommendation[], input: RuleInput): Recommendation[] {
+  const findings = isRecord(input.findings) && isRecord(input.findings.findings) ? input.findings.findings : {};
+  return recs.map((rec) => ({
+    ...rec,
+    fired: rec.fired.map((f) => {
+      const found = (findings as Record<string, unknown>)[f.id];
+      const raw = isRecord(found) && Array.isArray(found.evidence) ? (found.evidence as unknown[]) : [];
+      return {
+        ...f,
+        evidence: f.evidence.map((e) => {
+          if (!e.value) return e;
+          const match = raw.find((r) => isRecord(r) && r.reference === e.reference && r.date === e.date && isRecord(r.value) && r.value.value === e.value?.value);
+          const charted = chartedOf(match);
+          return charted ? { ...e, charted } : e;
+        }),
+      };
+    }),
+  }));
 }
 
 /**
@@ -54,7 +91,7 @@ export async function createAdvisor(opts: { mappingsDir: string; settings: RuleS
     advise(input: RuleInput): CdsResponse {
       try {
         if (!isRecord(input)) return failureResponse(knowledge);
-        const recommendations = evaluateRules(input, settings, knowledge);
+        const recommendations = withChartedValues(evaluateRules(input, settings, knowledge), input);
         return { cards: renderCards(recommendations, renderContext(input, knowledge)) };
       } catch {
         return failureResponse(knowledge);

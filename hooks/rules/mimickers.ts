@@ -96,7 +96,8 @@ export function wellsFromRecord(facts: Facts): { score: number; counted: string[
 
 /** Several long labels would push the action past 140 characters; the detail names them all. */
 function summaryWithin(named: string, counted: string): string {
-  return named.length < 140 ? named : counted;
+  // {labs} is filled with the labs the card offers (src/cards/render.ts): at most "ESR and CBC".
+  return named.replace('{labs}', 'ESR and CBC').length < 140 ? named : counted;
 }
 
 /**
@@ -123,8 +124,8 @@ export function myelomaOnlyOutcome(facts: Facts, fired: FiredFinding[]): RowOutc
   const labels = fired.flatMap((f) => (MYELOMA_SHORT[f.id] ? [MYELOMA_SHORT[f.id]] : []));
   return {
     summary: summaryWithin(
-      `Possible myeloma (age 50+, back pain, ${labels.join(', ')}): protein electrophoresis, free light chains, ESR, CBC`,
-      `Possible myeloma (age 50+, back pain, ${labels.length} abnormal labs): protein electrophoresis, free light chains, ESR, CBC`,
+      `Possible myeloma (age 50+, back pain, ${labels.join(', ')}): protein electrophoresis, free light chains, {labs}`,
+      `Possible myeloma (age 50+, back pain, ${labels.length} abnormal labs): protein electrophoresis, free light chains, {labs}`,
     ),
     guidance: [
       MYELOMA_GUIDANCE,
@@ -222,7 +223,7 @@ export const MIMICKER_RULES = {
       // Unlikely: the D-dimer decides. Likely: it is the fallback when the scan cannot be done in 4 hours.
       const orders: OrderNeed[] = ddimer.state === 'present' ? [] : [{ key: 'd-dimer', priority: 'urgent', recommended: !likely }];
       return {
-        summary: `Possible deep vein thrombosis: leg pain with swelling and ${RISK_SHORT[risk[0] ?? 'ACTIVECA']}; Wells score, then D-dimer or ultrasound`,
+        summary: `Possible deep vein thrombosis: leg pain with swelling and ${RISK_SHORT[risk[0] ?? 'ACTIVECA']}; ${ddimer.state === 'present' ? 'raised D-dimer: proximal leg vein ultrasound' : 'Wells score, then D-dimer or ultrasound'}`,
         guidance,
         fired: facts.fired('LEGSWELL', 'LIMBPAIN', 'LEG', ...risk, 'DDIMER'),
         notes,
@@ -294,14 +295,13 @@ export const MIMICKER_RULES = {
       const cause = (['DIABETES', 'ALCOHOL'] as const).filter(facts.has);
       if (!facts.has('NEUROPATHY') && !(cause.length > 0 && legSymptoms)) return undefined;
       const notes: string[] = [];
+      // A result on record is shown under "why", as charted; only its absence needs a note.
       for (const [id, what] of [['HBA1C', 'HbA1c'], ['B12', 'Vitamin B12']] as const) {
-        const f = facts.finding(id);
-        const e = f.evidence[0];
-        notes.push(f.state === 'present' && e?.value ? `${what} on record: ${e.value.value} ${e.value.unit} (${e.date?.slice(0, 10) ?? 'no date'}).` : `No ${what} in the last 12 months.`);
+        if (facts.finding(id).state !== 'present') notes.push(`No ${what} in the last 12 months.`);
       }
       if (facts.has('BILAT')) notes.push('Bilateral leg symptoms may be a polyneuropathy rather than bilateral radiculopathy; the bilateral-leg card still stands until the examination decides.');
       return {
-        summary: 'Leg symptoms that may be a peripheral neuropathy: glucose, HbA1c and B12; nerve conduction studies if persistent',
+        summary: 'Leg symptoms that may be a peripheral neuropathy: {labs|glucose}; nerve conduction studies if persistent',
         guidance: [
           'Glucose and HbA1c, vitamin B12 (and TSH, renal function).',
           'Nerve conduction studies if the symptoms persist.',

@@ -69,7 +69,8 @@ function conservativeGuidance(settings: RuleSettings): string[] {
 function durationNote(facts: Facts): string {
   const ep = facts.episode;
   if (ep.weeks !== undefined) return `Episode onset ${ep.onset?.slice(0, 10) ?? 'recorded'}: ${ep.weeks} week(s) ago.`;
-  return `Episode duration unknown: no onset date recorded for ${ep.onsetMissing.join(', ') || 'the episode'}.`;
+  const what = ep.onsetMissing.map((id) => facts.finding(id).label.toLowerCase());
+  return `Episode duration unknown: no onset date recorded for ${what.join(', ') || 'the episode'}.`;
 }
 
 function hasSevereP(facts: Facts): boolean {
@@ -82,54 +83,42 @@ function trialNote(facts: Facts): string | undefined {
   if (!facts.settings.trialNoteWhenNoConservativeCare) return undefined;
   const trial = facts.finding('TRIAL');
   if (trial.state === 'present') return undefined;
-  if (trial.state === 'unknown') return 'Conservative care could not be checked (medication or referral data missing); ACR LBP V2 rates imaging without prior management as usually not appropriate.';
-  return 'No conservative care (NSAID, physiotherapy) on record: ACR LBP V2 rates imaging after 6 weeks without prior management as usually not appropriate; consider a trial first.';
+  if (trial.state === 'unknown') return 'Conservative care could not be checked (medication or referral data missing); the ACR Appropriateness Criteria rate imaging without prior management as usually not appropriate.';
+  return 'No conservative care (NSAID, physiotherapy) on record: the ACR Appropriateness Criteria rate imaging after 6 weeks without prior management as usually not appropriate; consider a trial first.';
 }
+
+/** Imaging modality codes (DICOM) as a clinician says them. */
+const MODALITY_WORDS: Readonly<Record<string, string>> = { MR: 'MRI', CT: 'CT', CR: 'X-ray', DX: 'X-ray', XR: 'X-ray' };
 
 const lumbarDrafts = (facts: Facts) => facts.reviewedImaging.filter((d) => d.region === 'lumbar');
 
-/** Prefetch keys in a clinician's words. */
-const DATA_NAMES: Record<string, string> = {
-  patient: 'patient demographics',
-  conditions: 'problems and diagnoses',
-  observations: 'vital signs and lab results',
-  examObservations: 'examination findings',
-  medicationRequests: 'medication orders',
-  medicationStatements: 'medication list',
-  serviceRequests: 'orders and referrals',
-  procedures: 'procedures',
-  diagnosticReports: 'imaging reports',
-  imagingStudies: 'imaging studies',
-};
+/** Findings read from the examination: one "neurological examination" item stands for them when it is missing. */
+const EXAM_FINDINGS = ['MOTOR', 'SADDLE', 'MYELO', 'CES'] as const;
 
 /**
  * Red-flag checks that could not be made, in one line, for the cards that say "no red flags": an
  * unknown is not an absent (issue 13). Only checks that bear on the judgement are named: night pain
  * and weight loss only when age over 50 is present or unknown (D4 needs both); ESR and CRP are
- * results of tests the red flags would order, not checks a clinician is expected to have made.
+ * results of tests the red flags would order, not checks a clinician is expected to have made. A
+ * part of the record that was not read shows here through the findings it left unknown.
  */
 export function uncheckedRedFlags(facts: Facts): { count: number; line: string } | undefined {
   const parts: string[] = [];
-  const examFindings = ['MOTOR', 'SADDLE', 'MYELO'] as const;
-  if (!facts.examRecorded && !examFindings.some(facts.has)) {
-    parts.push('neurological examination (motor power, saddle sensation, reflexes) not on record');
-  }
-  const age50 = facts.finding('AGE50').state;
   const skip = new Set<FindingId>(['ESR', 'CRP']);
-  if (age50 === 'absent') {
+  if (!facts.examRecorded && !EXAM_FINDINGS.some(facts.has)) {
+    parts.push('neurological examination (power, saddle sensation, reflexes)');
+    for (const id of EXAM_FINDINGS) skip.add(id);
+  }
+  if (facts.finding('AGE50').state === 'absent') {
     skip.add('NIGHT');
     skip.add('WTLOSS');
   }
   for (const id of RED_FLAG_FINDINGS) {
-    if (skip.has(id)) continue;
-    const f = facts.finding(id);
-    if (f.state !== 'unknown') continue;
-    parts.push(`${f.label.toLowerCase()}${f.note ? ` (${f.note.replace(/^Not enough data: /, '').replace(/\.$/, '')})` : ''}`);
+    if (skip.has(id) || facts.finding(id).state !== 'unknown') continue;
+    parts.push(facts.finding(id).label.toLowerCase());
   }
-  const gaps = Array.isArray(facts.input.record?.gaps) ? facts.input.record.gaps : [];
-  for (const gap of gaps) if (typeof gap?.key === 'string') parts.push(`${DATA_NAMES[gap.key] ?? gap.key} not read`);
   if (parts.length === 0) return undefined;
-  return { count: parts.length, line: `Red-flag checks not made: ${parts.join('; ')}.` };
+  return { count: parts.length, line: `Red-flag checks not made (no data on record): ${parts.join('; ')}.` };
 }
 
 /**
@@ -144,7 +133,7 @@ function priorLumbarSurgeryOnly(facts: Facts, factors: readonly FindingId[]): Ro
   return {
     summary: 'Prior lumbar surgery: imaging is not low value; MRI lumbar spine with and without contrast if symptoms are new or progressing',
     guidance: [
-      'After lumbar surgery, new or progressing back or leg symptoms: MRI lumbar spine with and without contrast is usually appropriate (ACR LBP V5); it separates scar from recurrent disc.',
+      'After lumbar surgery, new or progressing back or leg symptoms: MRI lumbar spine with and without contrast is usually appropriate (ACR Appropriateness Criteria); it separates scar from recurrent disc.',
       'Review the operation note and any post-operative imaging; consider referral back to the operating spine team.',
     ],
     fired: facts.fired('FXRISK', 'LBP', 'LEG', 'ARM'),
@@ -249,10 +238,10 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (!cancer && !olderWithSign) return myeloma ? myelomaOnlyOutcome(facts, myeloma) : undefined;
       const regions = painRegions(facts);
       const outcome: RowOutcome = {
-        summary: `Possible spinal malignancy: urgent MRI ${regionText(regions)} spine (with and without contrast), ESR and CBC`,
+        summary: `Possible spinal malignancy: urgent MRI ${regionText(regions)} spine (with and without contrast), {labs}`,
         guidance: [
           `MRI ${regionText(regions)} spine within 24–48 hours, with and without contrast preferred (without contrast acceptable).`,
-          'ESR and CBC.',
+          'Blood tests: {labs}.',
         ],
         fired: facts.fired('CA', 'AGE50', 'WTLOSS', 'NIGHT', 'LBP', 'LEG', 'ARM'),
         orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc'], 'urgent')],
@@ -290,7 +279,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
           guidance: [
             `MRI ${regionText(regions)} spine with and without contrast, stat.`,
             'Emergency referral to spine surgery.',
-            'ESR, CBC and CRP.',
+            'Blood tests: {labs}.',
           ],
           fired,
           orders: [...mri(regions, 'wwo', 'stat'), referral('stat'), ...labs(['esr', 'cbc', 'crp'], 'stat')],
@@ -298,10 +287,10 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         };
       }
       return {
-        summary: `Possible spinal infection: urgent MRI ${regionText(regions)} spine with and without contrast, ESR, CBC and CRP`,
+        summary: `Possible spinal infection: urgent MRI ${regionText(regions)} spine with and without contrast, {labs}`,
         guidance: [
           `MRI ${regionText(regions)} spine with and without contrast within 24–48 hours.`,
-          'ESR, CBC and CRP: raised in over 80% of spinal infections, while fever is often absent.',
+          'Blood tests: {labs}. ESR and CRP are raised in over 80% of spinal infections, while fever is often absent.',
         ],
         fired,
         orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc', 'crp'], 'urgent')],
@@ -354,18 +343,19 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         // A possible aortic emergency rules out any conservative trial (mimickers.ts).
         ...(aorticEmergency(firedBefore) ? [] : [`Conservative trial and reassess within ${facts.settings.reassessWeeks} weeks.`]),
       ];
-      if (!fxOnly) guidance.splice(1, 0, 'ESR and CBC.');
+      if (!fxOnly) guidance.splice(1, 0, 'Blood tests: {labs}.');
       if (factors.includes('SPPROC')) guidance.push('Recent spinal procedure: ask about fever and wound problems, and re-check for infection if pain worsens.');
       const notes = heldFever
-        ? ['Fever without IV drug use, immunosuppression or HIV: the infection card is withheld by setting RULE_FEVER_REQUIRES_RISK_FACTOR (ACP 2007). Re-check for infection.']
+        ? ['Fever without IV drug use, immunosuppression or HIV: this service is set to raise the infection card only with such a risk factor (ACP 2007). Re-check for infection.']
         : [];
-      const action = `imaging not low value; ESR and CBC, reassess within ${facts.settings.reassessWeeks} weeks`;
+      // {labs}: the labs this card offers (src/cards/render.ts); ESR and CBC unless already on record.
+      const action = `imaging not low value, {labs}; reassess within ${facts.settings.reassessWeeks} weeks`;
       const named = `Elevated risk (${labels.join(', ')}): ${action}`;
       return {
         summary: fxOnly
           ? `Fracture risk: imaging is not low value; X-ray first if imaging, reassess within ${facts.settings.reassessWeeks} weeks`
           : // Several long labels would push the action past 140 characters; the detail names them all.
-            named.length < 140 ? named : `Elevated risk (${labels.length} risk factors): ${action}`,
+            named.replace('{labs}', 'ESR and CBC').length < 140 ? named : `Elevated risk (${labels.length} risk factors): ${action}`,
         guidance,
         fired: facts.fired(...factors, ...(heldFever ? (['FEVER'] as const) : []), 'LBP', 'LEG', 'ARM'),
         notes,
@@ -423,7 +413,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     row: 'D10',
     topic: 'low-value-imaging',
     indicator: 'warning',
-    sources: ['CW', 'ACR-LBP', 'CMS166', 'HEDIS', 'ACP17', 'NG59'],
+    sources: ['ACR-LBP', 'ACP17', 'NG59', 'CW', 'CMS166', 'HEDIS'],
     phase: 3,
     reads: [...RED_FLAG_FINDINGS, 'LBP', 'LEG'],
     evaluate(facts, firedBefore) {
@@ -444,11 +434,12 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (facts.has('AGE50')) notes.push('Age over 50 alone does not make imaging appropriate (ACP 2007; HEDIS spans ages 18–75).');
       const withdrawable = drafts.filter((d) => d.resourceId !== undefined);
       for (const d of drafts) if (!d.resourceId) notes.push(`The draft "${d.display}" has no id: withdraw it by hand.`);
-      const what = drafts.length === 1 ? `the draft lumbar ${drafts[0]?.modality ?? ''}`.trim() : 'the draft lumbar imaging';
+      const modality = drafts[0]?.modality;
+      const what = drafts.length === 1 && modality ? `the draft lumbar ${MODALITY_WORDS[modality] ?? modality}` : 'the draft lumbar imaging';
       return {
         summary: `Low-value imaging: ${flags.phrase} ${unchecked ? 'on record' : 'found'} and pain under ${facts.settings.conservativeWindowWeeks} weeks; consider withdrawing ${what}`,
         guidance: [
-          `Imaging in the first ${facts.settings.conservativeWindowWeeks} weeks of back pain without red flags does not improve outcomes (Choosing Wisely, ACR V1, HEDIS/CMS166).`,
+          `Consider withdrawing the draft: imaging in the first ${facts.settings.conservativeWindowWeeks} weeks of back pain without red flags does not improve outcomes (Choosing Wisely; ACR Appropriateness Criteria; HEDIS).`,
           ...conservativeGuidance(facts.settings),
         ],
         fired: facts.fired('LBP', 'LEG', 'AGE50'),
@@ -507,11 +498,11 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       return {
         summary: `Back pain in a child (age ${facts.ageYears ?? 'under 18'}): adult imaging rules do not apply${radicular ? '; radicular pain needs specialist assessment' : ''}`,
         guidance: [
-          `The adult low-value and conservative-care rules (Choosing Wisely, ACR low back pain, HEDIS 18–75, CMS166 18–50) are not applied under ${facts.settings.adultMinimumAge}.`,
           radicular
             ? 'Radicular (leg or arm) pain is uncommon in a child and warrants specialist assessment (paediatric orthopaedics or spine); ACR Back Pain—Child guides imaging.'
             : 'Persistent or night pain, fever, weight loss or neurological signs in a child warrant specialist assessment; ACR Back Pain—Child guides imaging.',
           'Red flags are checked as for adults; see any other card.',
+          `The adult low-value and conservative-care rules (Choosing Wisely, ACR low back pain, HEDIS 18–75, CMS166 18–50) are not applied under ${facts.settings.adultMinimumAge}.`,
         ],
         fired: facts.fired('LBP', 'LEG', 'ARM'),
       };
@@ -560,7 +551,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const analgesic = facts.settings.firstLineAnalgesic === 'nsaid-first' ? 'NSAID first' : 'analgesia';
       return {
         summary: lateWithoutTrial
-          ? 'No conservative care on record: try NSAID, physiotherapy and activity before imaging (ACR V2)'
+          ? 'No conservative care on record: try NSAID, physiotherapy and activity before imaging'
           : `${flags.note ? 'No spinal red flag' : 'No red flags'} ${unchecked ? `on record (${unchecked.count} not checked)` : 'found'}: conservative care (stay active, ${analgesic}, heat, physio)${armOnly ? `; reassess in ${facts.settings.reassessWeeks}–${window} weeks` : '; no imaging now'}`,
         guidance: [...conservativeGuidance(facts.settings), ...(early && !armOnly ? [`No lumbar imaging in the first ${window} weeks without red flags.`] : [])],
         fired: facts.fired('LBP', 'LEG', 'ARM', 'PAIN', 'TRIAL'),

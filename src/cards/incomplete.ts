@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FindingsResult } from '../findings/types.js';
 import type { DataGap } from '../record.js';
 import { clampSummary, escapeMarkdown, SERVICE_NAME } from './render.js';
+import { recordPart } from './text.js';
 import type { Card } from './types.js';
 
 const MAX_LINES = 12;
@@ -22,7 +23,7 @@ export function incompleteEvaluationCard(failed: NonNullable<FindingsResult['fai
   }
   if (gaps.length > 0) {
     lines.push('**Only part of the record was read**');
-    for (const g of gaps.slice(0, MAX_LINES)) lines.push(`- ${escapeMarkdown(g.key)}: ${escapeMarkdown(g.reason)}`);
+    for (const g of gaps.slice(0, MAX_LINES)) lines.push(`- ${escapeMarkdown(recordPart(g.key))}: ${escapeMarkdown(g.reason)}`);
     if (gaps.length > MAX_LINES) lines.push(`- and ${gaps.length - MAX_LINES} more`);
     lines.push('');
   }

@@ -1,12 +1,16 @@
 /**
- * The sources a rule may cite, with the absolute URLs of docs/clinical-rules.md "Sources". Seeds (S0–S4)
- * are internal documents without a public URL: cards name them in the detail but do not link them.
+ * The sources a rule may cite, each with its primary publication (docs/clinical-rules.md, Sources):
+ * the journal DOI, or the issuing body's own page (NICE, ACR, CMS, NCQA), never a secondary copy.
+ * Seeds (S0–S4) are the internal documents the logic was first drawn from; they are not primary
+ * sources, so cards neither name nor link them: their ids stay in the card's provenance extension.
  */
 export interface SourceReference {
   id: string;
   /** Short name for card labels and link labels. */
   label: string;
   url?: string;
+  /** A seed document: provenance only, never shown to the clinician. */
+  seed?: true;
 }
 
 export const SOURCES: Readonly<Record<string, SourceReference>> = {
@@ -18,7 +22,7 @@ export const SOURCES: Readonly<Record<string, SourceReference>> = {
   'ACR-CERVICAL': {
     id: 'ACR-CERVICAL',
     label: 'ACR Appropriateness Criteria: Cervical Neck Pain or Cervical Radiculopathy',
-    url: 'https://hsrc.himmelfarb.gwu.edu/gwhpubs/7313/',
+    url: 'https://acsearch.acr.org/list',
   },
   'ACR-CHILD': {
     id: 'ACR-CHILD',
@@ -28,12 +32,12 @@ export const SOURCES: Readonly<Record<string, SourceReference>> = {
   'ACR-MYELO': {
     id: 'ACR-MYELO',
     label: 'ACR Appropriateness Criteria: Myelopathy',
-    url: 'https://docslib.org/doc/4305600/acr-appropriateness-criteria%C2%AE-myelopathy',
+    url: 'https://doi.org/10.1016/j.jacr.2021.01.020',
   },
   ACP07: {
     id: 'ACP07',
     label: 'ACP/APS 2007 Low Back Pain Guideline (Chou et al.)',
-    url: 'https://eguideline.guidelinecentral.com/i/76618/5',
+    url: 'https://doi.org/10.7326/0003-4819-147-7-200710020-00006',
   },
   ACP17: {
     id: 'ACP17',
@@ -43,13 +47,10 @@ export const SOURCES: Readonly<Record<string, SourceReference>> = {
   NG59: {
     id: 'NG59',
     label: 'NICE NG59 Low Back Pain and Sciatica',
-    url: 'https://www.nice.org.uk/guidance/ng59/chapter/Recommendations',
+    url: 'https://www.nice.org.uk/guidance/ng59',
   },
-  CW: {
-    id: 'CW',
-    label: 'Choosing Wisely (NASS): imaging for low back pain',
-    url: 'https://www.aafp.org/afp/recommendations/viewRecommendation.htm?recommendationId=127',
-  },
+  // Cited by name in the card's words: its publisher (the ABIM Foundation) keeps no stable page per item.
+  CW: { id: 'CW', label: 'Choosing Wisely (NASS): imaging for low back pain' },
   CMS166: {
     id: 'CMS166',
     label: 'CMS166v7 / NQF 0052 Use of Imaging Studies for Low Back Pain',
@@ -58,7 +59,7 @@ export const SOURCES: Readonly<Record<string, SourceReference>> = {
   HEDIS: {
     id: 'HEDIS',
     label: 'HEDIS Use of Imaging Studies for Low Back Pain',
-    url: 'https://p4qm.org/measures/0052',
+    url: 'https://www.ncqa.org/hedis/measures/use-of-imaging-studies-for-low-back-pain/',
   },
   GIRFT: {
     id: 'GIRFT',
@@ -85,13 +86,21 @@ export const SOURCES: Readonly<Record<string, SourceReference>> = {
     label: 'NICE NG158 Venous Thromboembolic Diseases: Diagnosis, Management and Thrombophilia Testing',
     url: 'https://www.nice.org.uk/guidance/ng158',
   },
-  'ACR-AAA': { id: 'ACR-AAA', label: 'ACR Appropriateness Criteria: Pulsatile Abdominal Mass, Suspected Abdominal Aortic Aneurysm' },
-  NASS: { id: 'NASS', label: 'NASS Evidence-Based Clinical Guideline: Degenerative Lumbar Spinal Stenosis' },
-  S0: { id: 'S0', label: 'Seed S0: back pain radiating to left arm and left leg' },
-  S1: { id: 'S1', label: 'Seed S1: back and leg pain, differential' },
-  S2: { id: 'S2', label: 'Seed S2: acute severe low back pain with right leg numbness' },
-  S3: { id: 'S3', label: 'Seed S3: can back pain cause leg pain?' },
-  S4: { id: 'S4', label: 'Seed S4: leg pain and numbness' },
+  'ACR-AAA': {
+    id: 'ACR-AAA',
+    label: 'ACR Appropriateness Criteria: Pulsatile Abdominal Mass, Suspected Abdominal Aortic Aneurysm',
+    url: 'https://acsearch.acr.org/list',
+  },
+  NASS: {
+    id: 'NASS',
+    label: 'NASS Guideline: Degenerative Lumbar Spinal Stenosis (Kreiner et al. 2013)',
+    url: 'https://doi.org/10.1016/j.spinee.2012.11.059',
+  },
+  S0: { id: 'S0', label: 'back pain radiating to left arm and left leg', seed: true },
+  S1: { id: 'S1', label: 'back and leg pain, differential', seed: true },
+  S2: { id: 'S2', label: 'acute severe low back pain with right leg numbness', seed: true },
+  S3: { id: 'S3', label: 'can back pain cause leg pain?', seed: true },
+  S4: { id: 'S4', label: 'leg pain and numbness', seed: true },
 };
 
 export function sourceReference(id: string): SourceReference {

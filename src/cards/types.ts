@@ -38,6 +38,8 @@ export interface Card {
   selectionBehavior?: 'at-most-one' | 'any';
   overrideReasons?: Coding[];
   links?: Link[];
+  /** CDS Hooks 2.0 extension: provenance for machines (src/cards/render.ts, PROVENANCE_EXTENSION). */
+  extension?: Record<string, unknown>;
 }
 
 export interface CdsResponse {

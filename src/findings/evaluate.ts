@@ -688,6 +688,7 @@ interface Reading {
   date: FhirInstant | undefined;
   value: number;
   unit: string;
+  charted: { value: number; unit: string };
   ref: string | undefined;
 }
 
@@ -698,7 +699,7 @@ function readValue(
   resource: Json,
   ref: string | undefined,
   what: string,
-): { value: number; unit: string } | undefined {
+): { value: number; unit: string; charted: { value: number; unit: string } } | undefined {
   const raw = runFirst(ctx, rule.expression, resource);
   let num: unknown;
   let unit: string | undefined;
@@ -736,7 +737,9 @@ function readValue(
     note(ctx, `${what}: unit "${unit}" read as ${named}.`, ref);
   }
   if (conv.note) note(ctx, `${what}: unit "${unit}" read as UCUM (${conv.note.split('\n')[0]}).`, ref);
-  return { value: Math.round(conv.value * 1e9) / 1e9, unit: rule.unit };
+  // The chart's own spelling of the unit ("°F") reads better to a clinician than its UCUM code ("[degF]").
+  const chartedUnit = isObject(raw) && typeof raw.unit === 'string' && raw.unit.trim() ? raw.unit.trim() : unit;
+  return { value: Math.round(conv.value * 1e9) / 1e9, unit: rule.unit, charted: { value: num, unit: chartedUnit } };
 }
 
 /** Visits each usable, normalised reading in the window; everything skipped is noted. */
@@ -771,7 +774,7 @@ function eachReading(
       }
       note(ctx, `${what} ${v.value} ${v.unit} has no date; counted as recent.`, ref);
     }
-    visit({ cand, date, value: v.value, unit: v.unit, ref });
+    visit({ cand, date, value: v.value, unit: v.unit, charted: v.charted, ref });
   });
 }
 
@@ -789,6 +792,7 @@ function evaluateMeasurement(c: Criterion<'measurement'>, ctx: Ctx): Outcome {
     if (!byValue && !byInterpretation) return;
     const ev = baseEvidence(ctx, c, 'Observation', r.cand, r.date);
     ev.value = { value: r.value, unit: r.unit };
+    ev.charted = r.charted;
     const qualifiers = [...(ev.qualifiers ?? [])];
     for (const q of c.qualifiersByValue ?? []) if (compare(r.value, q.comparator, q.threshold)) qualifiers.push(q.qualifier);
     if (byInterpretation) qualifiers.push('interpretation-high');
@@ -856,7 +860,7 @@ function evaluateWeightChange(c: Criterion<'weight-change'>, ctx: Ctx): Outcome 
   if (!(baseline.value > 0) || dropPercent < c.dropPercent) return { evidence: [], judged: true };
   const rounded = Math.round(dropPercent * 10) / 10;
   const mk = (r: Reading & { date: FhirInstant }, display: string): Evidence => {
-    const ev: Evidence = { display, value: { value: r.value, unit: r.unit }, date: r.date.iso };
+    const ev: Evidence = { display, value: { value: r.value, unit: r.unit }, charted: r.charted, date: r.date.iso };
     if (r.cand.coding) ev.code = { system: r.cand.coding.system, code: r.cand.coding.code };
     if (r.ref) ev.reference = r.ref;
     if (c.qualifiers?.length) ev.qualifiers = [...c.qualifiers];
@@ -864,8 +868,9 @@ function evaluateWeightChange(c: Criterion<'weight-change'>, ctx: Ctx): Outcome 
   };
   return {
     evidence: [
-      mk(latest, `Body weight ${latest.value} ${latest.unit} on ${latest.date.iso}, down ${rounded}% from ${baseline.value} ${baseline.unit} on ${baseline.date.iso}`),
-      mk(baseline, `Earlier body weight ${baseline.value} ${baseline.unit} on ${baseline.date.iso}`),
+      // No weights in the words: the card shows each as charted (a weight in lb stays in lb) beside its date.
+      mk(latest, `Body weight, down ${rounded}% from the weight of ${baseline.date.iso.slice(0, 10)}:`),
+      mk(baseline, 'Earlier body weight:'),
     ],
     judged: true,
   };

@@ -37,6 +37,11 @@ export interface Evidence {
   code?: { system: string; code: string; display?: string };
   /** Normalised value, for observations. */
   value?: Quantity;
+  /**
+   * The value as charted, before normalisation, with the unit as the chart spelled it ("°F", "mg/dL"):
+   * cards show this first, so a clinician recognises the result, with the normalised value beside it.
+   */
+  charted?: { value: number; unit: string };
   /** The date used for windows (onset/recordedDate, effective/issued), ISO 8601, if any. */
   date?: string;
   laterality?: Laterality;

@@ -110,7 +110,7 @@ describe('a FHIR server that rejects a template', () => {
     const cards = (res.body as { cards: Card[] }).cards;
     expect(cards.length).toBeGreaterThan(0);
     for (const card of cards) {
-      expect(card.detail).toContain('examObservations not retrieved');
+      expect(card.detail).toContain('Not read from the record (check by hand): examination findings');
       expect(card.summary).not.toContain('No red flags found');
     }
   });

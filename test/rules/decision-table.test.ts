@@ -127,8 +127,9 @@ describe('decision table rows', () => {
     const card = cardFor(cards, 'infection-suspected');
     expect(card.indicator).toBe('warning');
     expect(allSuggestedCodes(cards)).toEqual(expect.arrayContaining([MRI_LUMBAR_WWO, ESR, CBC, CRP]));
-    // The evidence value, unit and date are on the card.
-    expect(card.detail).toContain('38.6 Cel');
+    // The evidence value, unit (as a clinician writes it) and date are on the card.
+    expect(card.detail).toContain('38.6 °C');
+    expect(card.detail).not.toContain('Cel');
     expect(card.detail).toContain(daysAgo(1).slice(0, 10));
   });
 
@@ -152,7 +153,7 @@ describe('decision table rows', () => {
   it('D6 with every risk factor keeps a summary that says what to do', () => {
     const long = { label: 'A deliberately long risk factor label for the summary' };
     const cards = advise('patient-view', findingsResult({ WTLOSS: long, IVDU: long, IMMUNO: long, HIV: long, FXRISK: long, LBP: episode(7) }));
-    expect(cardFor(cards, 'elevated-risk').summary).toMatch(/ESR and CBC, reassess within 4 weeks$/);
+    expect(cardFor(cards, 'elevated-risk').summary).toMatch(/ESR and CBC; reassess within 4 weeks$/);
   });
 
   it('D7: bilateral leg symptoms without cauda equina signs → urgent lumbar MRI and safety net', () => {
@@ -178,7 +179,7 @@ describe('decision table rows', () => {
 
   it('D8 lists the red-flag data that could not be assessed', () => {
     const cards = advise('patient-view', findingsResult({ LBP: episode(10), FEVER: { state: 'unknown', note: 'no temperature in the last 7 days', evidence: [] } }));
-    expect(cardFor(cards, 'conservative-care').detail).toMatch(/no temperature in the last 7 days/);
+    expect(cardFor(cards, 'conservative-care').detail).toMatch(/Red-flag checks not made \(no data on record\): .*fever label/);
   });
 
   it('D9: leg pain over 6 weeks, no red flags → persistent-radiculopathy with routine MRI, not recommended', () => {
@@ -269,7 +270,8 @@ describe('duplicate avoidance', () => {
     const cards = advise('order-sign', findingsResult({ CES: {}, LBP: episode(3) }), { orders: [lumbarMriDraft('mri-7', 'routine')] });
     const card = cardFor(cards, 'cauda-equina');
     expect(allSuggestedCodes(cards)).not.toContain(MRI_LUMBAR_WO);
-    expect(card.detail).toMatch(/already in the draft orders \(ServiceRequest\/mri-7\)/);
+    expect(card.detail).toMatch(/already in the draft orders\./);
+    expect(card.detail).not.toContain('ServiceRequest/mri-7');
     expect(card.detail).toMatch(/needs stat/);
   });
 
@@ -285,7 +287,7 @@ describe('duplicate avoidance', () => {
     const findings = findingsResult({ ESR: {}, LBP: episode(5) });
     const recent = advise('patient-view', findings, { record: { observations: [esr(3)] } });
     expect(allSuggestedCodes(recent)).not.toContain(ESR);
-    expect(cardFor(recent, 'infection-suspected').detail).toMatch(/Observation\/esr-3/);
+    expect(cardFor(recent, 'infection-suspected').detail).toMatch(/result from the last 7 days \(45 mm\/h on /);
     const old = advise('patient-view', findings, { record: { observations: [esr(10)] } });
     expect(allSuggestedCodes(old)).toContain(ESR);
   });
@@ -314,7 +316,7 @@ describe('edge cases', () => {
 
   it('data gaps are named on the card', () => {
     const cards = advise('patient-view', findingsResult({ LBP: episode(5) }), { record: { gaps: [{ key: 'medicationRequests', reason: 'FHIR server timed out' }] } });
-    expect(cards[0]!.detail).toMatch(/medicationRequests not retrieved: FHIR server timed out/);
+    expect(cards[0]!.detail).toMatch(/Not read from the record \(check by hand\): medication orders\./);
   });
 });
 

@@ -22,7 +22,7 @@ function recommendation(over: Partial<Recommendation> = {}): Recommendation {
     notes: [],
     orders: [],
     withdrawals: [{ resourceId: 'ServiceRequest/d1', display: 'MRI lumbar spine' }],
-    sources: ['CW', 'S0'],
+    sources: ['ACR-LBP', 'CW', 'S0'],
     overrideReasons: [{ system: 'https://fhir.spine-cds.org/CodeSystem/override-reason', code: 'specialist-requested', display: 'Specialist requested imaging' }],
     ...over,
   };
@@ -33,16 +33,23 @@ describe('renderCard', () => {
     const card = renderCard(recommendation(), ctx);
     expect(checkCdsResponse({ cards: [card] })).toEqual([]);
     expect(card.source.topic).toEqual({ system: ctx.topicSystem, code: 'low-value-imaging', display: 'Low-value spine imaging' });
-    expect(card.source.label).toMatch(/^Spine CDS — Choosing Wisely/);
+    expect(card.source.label).toMatch(/^Spine CDS — ACR Appropriateness Criteria/);
     expect(card.links?.every((l) => l.type === 'absolute' && l.url.startsWith('https://'))).toBe(true);
     expect(card.suggestions?.[0]?.actions?.[0]).toMatchObject({ type: 'delete', resourceId: 'ServiceRequest/d1' });
     expect(card.selectionBehavior).toBeDefined();
   });
 
-  it('lists the evidence and the missing data, with EHR text escaped so it cannot change the layout', () => {
-    const detail = renderCard(recommendation(), ctx).detail ?? '';
-    expect(detail).toContain('Lumbago \\*acute\\* \\[x\\], 2026-11-01, (Condition/c1)');
-    expect(detail).toContain('Fever (FEVER): no temperature in the last 7 days');
+  it('lists the evidence with EHR text escaped so it cannot change the layout; ids, codes and seeds stay in the extension', () => {
+    const card = renderCard(recommendation(), ctx);
+    const detail = card.detail ?? '';
+    expect(detail).toContain('- **Low back pain**: Lumbago \\*acute\\* \\[x\\], 2026-11-01');
+    expect(detail).not.toMatch(/Condition\/c1|\(FEVER\)|\(LBP\)|Seed|D10/);
+    expect(card.extension?.['org.spine-cds.provenance']).toMatchObject({
+      rule: 'D10',
+      sources: ['ACR-LBP', 'CW', 'S0'],
+      findings: [{ id: 'LBP', references: ['Condition/c1'] }],
+      unchecked: [{ what: 'Fever (FEVER)', why: 'no temperature in the last 7 days' }],
+    });
   });
 
   it('gives each card and suggestion its own uuid', () => {
