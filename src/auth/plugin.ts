@@ -100,17 +100,15 @@ export async function registerSecurity(app: FastifyInstance, opts: SecurityOptio
       if (!shared || !token || !request.client || reply.sent) return payload;
       // The jti and its lifetime as the verifier itself read and judged them (its configured skew).
       const result = await shared.claim(request.client.iss, token.jti, token.acceptedUntilMs);
-      if (result === 'replayed') {
-        logFailure(request, { ok: false, reason: 'replayed-jti', iss: request.client.iss }, 'shared');
-        refuse(reply);
-      }
+      if (result === 'replayed') refuseAndCount(request, reply, { ok: false, reason: 'replayed-jti', iss: request.client.iss }, opts.metrics, 'shared');
       return payload;
     });
   }
 }
 
-function refuseAndCount(request: FastifyRequest, reply: FastifyReply, failure: Failure, metrics: ServiceMetrics | undefined): void {
-  logFailure(request, failure);
+/** Every refusal is logged and counted alike, whichever check (this process's or the shared store's) made it. */
+function refuseAndCount(request: FastifyRequest, reply: FastifyReply, failure: Failure, metrics: ServiceMetrics | undefined, scope?: 'shared'): void {
+  logFailure(request, failure, scope);
   metrics?.authFailures.inc({ reason: failure.reason });
   refuse(reply);
 }
