@@ -133,9 +133,11 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
     const reason = detailed || r.error === undefined ? detail : 'it could not be read from the fhirServer (the reason is in the service log)';
     return { key: r.template.key, reason, detail, ...(r.error instanceof FhirTooLargeError ? { bytesRead: r.error.bytesRead } : {}) };
   };
-  const missing = results.filter((r) => r.failure !== undefined && r.template.required).map(describe);
+  const described = new Map<KeyResult, MissingData>();
+  for (const r of results) if (r.failure !== undefined) described.set(r, describe(r));
+  const missing = [...described].filter(([r]) => r.template.required).map(([, m]) => m);
   if (missing.length > 0) throw new PreconditionFailed(missing);
-  const failures = results.filter((r) => r.failure !== undefined).map(describe);
+  const failures = [...described.values()];
 
   // Bounded before anything reads the record: resources per key (newest first) and per call, codings
   // per element and text length, so one hostile record cannot hold the event loop.
@@ -152,7 +154,8 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
   const gaps: PatientRecord['gaps'] = [];
   results.forEach((r, i) => {
     const key = r.template.key;
-    if (r.failure !== undefined) gaps.push({ key, reason: failures.find((f) => f.key === key)!.reason });
+    const failed = described.get(r);
+    if (failed) gaps.push({ key, reason: failed.reason });
     else if (r.truncated) gaps.push({ key, reason: `only the first ${opts.maxPages} pages were read; older entries were not considered` });
     const kept = perKey[i]!;
     if (kept.dropped > 0) {
