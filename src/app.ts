@@ -13,7 +13,7 @@ import { cdsRoutes } from './protocol/routes.js';
 import { registerSecurity } from './auth/plugin.js';
 import { SharedReplayGuard } from './auth/replay.js';
 import { storeProbe } from './http/health.js';
-import { registerLoadShedding } from './http/load-shedding.js';
+import { registerLoadShedding, wasShed } from './http/load-shedding.js';
 import { feedbackRoutes } from './feedback/routes.js';
 import { openStore, type Store } from './storage/index.js';
 import { metricsExposure, registerMetrics, METRICS_PATH, ServiceMetrics } from './http/metrics.js';
@@ -99,8 +99,11 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   installJsonBodyParser(app, config.jsonMaxDepth);
   installErrorHandling(app);
 
-  // Exactly one summary line per request: no bodies, no tokens, no patient identifiers.
+  // Exactly one summary line per request: no bodies, no tokens, no patient identifiers. Calls shed
+  // under overload are counted in load shedding's own line (one a second) instead: a line each
+  // would add to the very load being shed.
   app.addHook('onResponse', async (request, reply) => {
+    if (wasShed(request)) return;
     request.log.info(
       {
         method: request.method,

@@ -68,8 +68,12 @@ const EnvSchema = z.object({
   /** Default: 85% of the V8 heap limit. */
   SHED_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).optional(),
   SHED_RETRY_AFTER_S: positiveInt(5),
-  /** Hook and feedback calls being worked on at once; past it, 503 at once. 0 turns it off. */
-  SHED_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(0),
+  /**
+   * Hook and feedback calls being worked on at once; past it, 503 at once. 0 turns it off. Sized
+   * for 2 cores (docs/operations.md): one event loop, so 32 calls of a large chart (~4 ms each)
+   * still answer within ~150 ms, and calls waiting on a FHIR server leave room for the others.
+   */
+  SHED_MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(100_000).default(32),
   /** How long a hook call waits for the shared replay store before falling back to this process's memory. */
   REPLAY_STORE_TIMEOUT_MS: positiveInt(250),
 });
