@@ -28,7 +28,8 @@ const EnvSchema = z.object({
   FHIR_DEADLINE_MS: positiveInt(3000),
   FHIR_MAX_CONCURRENCY: positiveInt(4),
   FHIR_MAX_PAGES: positiveInt(10),
-  BODY_LIMIT_BYTES: positiveInt(8 * 1024 * 1024),
+  /** The same size as the FHIR per-response cap, for the same reason (src/data/limits.ts): parsing is one block. */
+  BODY_LIMIT_BYTES: positiveInt(4 * 1024 * 1024),
   JSON_MAX_DEPTH: positiveInt(64),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
   CORS_ORIGINS: z.string().default('*'),
