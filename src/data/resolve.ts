@@ -180,6 +180,13 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
   const failures = [...described.values()];
   // Fetching and parsing are done; bounding and building the record must not start after the deadline.
   deadline.throwIfPassed('reading the record');
+  // The last FHIR answer was parsed on this turn of the loop: bounding, the findings and the cards
+  // run on the next, so the loop is not held for both at once. Fully prefetched calls go straight on.
+  if (toFetch.length > 0) {
+    // Two setImmediates: after the next poll phase, where I/O that arrived meanwhile is served.
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    deadline.throwIfPassed('reading the record');
+  }
 
   // Bounded before anything reads the record: resources per key (newest first) and per call, codings
   // per element and text length, so one hostile record cannot hold the event loop.
