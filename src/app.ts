@@ -11,10 +11,10 @@ import { installJsonBodyParser } from './http/json-body.js';
 import { defaultMappingsDir, KnowledgeHolder, loadKnowledge } from './knowledge.js';
 import { loggerOptions } from './logger.js';
 import { cdsRoutes } from './protocol/routes.js';
-import { registerSecurity, UNAUTHORIZED_BODY } from './auth/plugin.js';
-import { registerSharedReplayCheck, SharedReplayGuard } from './auth/replay.js';
+import { registerSecurity } from './auth/plugin.js';
+import { SharedReplayGuard } from './auth/replay.js';
 import { storeProbe } from './http/health.js';
-import { registerLoadShedding } from './http/load-shedding.js';
+import { registerLoadShedding, wasShed } from './http/load-shedding.js';
 import { feedbackRoutes } from './feedback/routes.js';
 import { openStore, type Store } from './storage/index.js';
 import { metricsExposure, registerMetrics, METRICS_PATH, ServiceMetrics } from './http/metrics.js';
@@ -102,8 +102,11 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   installJsonBodyParser(app, config.jsonMaxDepth);
   installErrorHandling(app);
 
-  // Exactly one summary line per request: no bodies, no tokens, no patient identifiers.
+  // Exactly one summary line per request: no bodies, no tokens, no patient identifiers. Calls shed
+  // under overload are counted in load shedding's own line (one a second) instead: a line each
+  // would add to the very load being shed.
   app.addHook('onResponse', async (request, reply) => {
+    if (wasShed(request)) return;
     request.log.info(
       {
         method: request.method,
@@ -142,14 +145,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const exposure = metricsExposure(config);
   // JWT verification, security headers and rate limits apply to every route registered after this.
   // /metrics on the main port carries a scraper's static token (or none in development), never an EHR JWT.
-  await registerSecurity(app, { config, metrics, ...(exposure.kind === 'main-port' ? { publicPaths: [METRICS_PATH] } : {}) });
-  if (config.auth === 'required') {
-    // Seen jtis shared through the store: a replay to another instance or after a restart is refused.
-    const guard = new SharedReplayGuard(store, { timeoutMs: config.replayStoreTimeoutMs, logger: app.log });
-    registerSharedReplayCheck(app, guard, (reply) => {
-      void reply.code(401).header('www-authenticate', 'Bearer').type('application/json').send(UNAUTHORIZED_BODY);
-    });
-  }
+  // Seen jtis are shared through the store: a replay to another instance or after a restart is refused.
+  const sharedReplay = config.auth === 'required' ? new SharedReplayGuard(store, { timeoutMs: config.replayStoreTimeoutMs, logger: app.log }) : undefined;
+  await registerSecurity(app, { config, metrics, ...(exposure.kind === 'main-port' ? { publicPaths: [METRICS_PATH] } : {}), ...(sharedReplay ? { sharedReplay } : {}) });
   await registerMetrics(app, metrics, exposure, config.host);
   await app.register(healthRoutes, { knowledge, checks: [storeProbe(store)] });
   recordCallOutcomes(app, store);

@@ -28,7 +28,8 @@ const EnvSchema = z.object({
   FHIR_DEADLINE_MS: positiveInt(3000),
   FHIR_MAX_CONCURRENCY: positiveInt(4),
   FHIR_MAX_PAGES: positiveInt(10),
-  BODY_LIMIT_BYTES: positiveInt(8 * 1024 * 1024),
+  /** The same size as the FHIR per-response cap, for the same reason (src/data/limits.ts): parsing is one block. */
+  BODY_LIMIT_BYTES: positiveInt(4 * 1024 * 1024),
   JSON_MAX_DEPTH: positiveInt(64),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
   CORS_ORIGINS: z.string().default('*'),
@@ -68,8 +69,12 @@ const EnvSchema = z.object({
   /** Default: 85% of the V8 heap limit. */
   SHED_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).optional(),
   SHED_RETRY_AFTER_S: positiveInt(5),
-  /** Hook and feedback calls being worked on at once; past it, 503 at once. 0 turns it off. */
-  SHED_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(0),
+  /**
+   * Hook and feedback calls being worked on at once; past it, 503 at once. 0 turns it off. Sized
+   * for 2 cores (docs/operations.md): one event loop, so 32 calls of a large chart (~4 ms each)
+   * still answer within ~150 ms, and calls waiting on a FHIR server leave room for the others.
+   */
+  SHED_MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(100_000).default(32),
   /** How long a hook call waits for the shared replay store before falling back to this process's memory. */
   REPLAY_STORE_TIMEOUT_MS: positiveInt(250),
 });

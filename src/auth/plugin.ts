@@ -4,7 +4,8 @@ import { registerHardening } from '../http/hardening.js';
 import type { ServiceMetrics } from '../http/metrics.js';
 import { simpleOutcome } from '../http/problem.js';
 import { loadIssuersFile, type TrustedIssuer } from './issuers.js';
-import { CdsJwtVerifier, type VerifierOptions, type VerifyResult } from './verifier.js';
+import type { SharedReplayGuard } from './replay.js';
+import { CdsJwtVerifier, type AcceptedToken, type VerifierOptions, type VerifyResult } from './verifier.js';
 import './types.js';
 
 /**
@@ -24,6 +25,8 @@ export interface SecurityOptions {
   metrics?: ServiceMetrics;
   /** Further paths that need no EHR JWT (/metrics on the main port, which checks its own token). */
   publicPaths?: readonly string[];
+  /** Seen jtis shared through the store, so a replay to another instance or after a restart is refused too. */
+  sharedReplay?: SharedReplayGuard;
 }
 
 /** Paths that never require a token: orchestrator probes carry no EHR JWT. */
@@ -62,6 +65,7 @@ export async function registerSecurity(app: FastifyInstance, opts: SecurityOptio
 
   if (!app.hasRequestDecorator('client')) app.decorateRequest('client', undefined);
   const failures = new WeakMap<FastifyRequest, Failure>();
+  const accepted = new WeakMap<FastifyRequest, AcceptedToken>();
 
   if (verifier) {
     const v = verifier;
@@ -73,24 +77,40 @@ export async function registerSecurity(app: FastifyInstance, opts: SecurityOptio
       const path = pathOf(request.url);
       if (request.method === 'OPTIONS' || publicPaths.has(path) || hasOwnAccess(path)) return;
       const result = await v.verify(request.headers.authorization, path);
-      if (result.ok) request.client = result.client;
-      else failures.set(request, result);
+      if (result.ok) {
+        request.client = result.client;
+        accepted.set(request, result.token);
+      } else failures.set(request, result);
     });
   }
 
   await registerHardening(app, config);
 
   if (verifier) {
+    const shared = opts.sharedReplay;
+    // preParsing: the rate limiter (onRequest) has counted the request, and a refused body is never parsed.
+    // Fastify stops the chain once the reply is sent; the payload is returned only to satisfy the hook type.
     app.addHook('preParsing', async (request, reply, payload) => {
       const failure = failures.get(request);
-      if (!failure) return payload;
-      logFailure(request, failure);
-      opts.metrics?.authFailures.inc({ reason: failure.reason });
-      refuse(reply);
-      // Fastify stops the chain once the reply is sent; the payload is returned only to satisfy the hook type.
+      if (failure) {
+        refuseAndCount(request, reply, failure, opts.metrics);
+        return payload;
+      }
+      const token = accepted.get(request);
+      if (!shared || !token || !request.client || reply.sent) return payload;
+      // The jti and its lifetime as the verifier itself read and judged them (its configured skew).
+      const result = await shared.claim(request.client.iss, token.jti, token.acceptedUntilMs);
+      if (result === 'replayed') refuseAndCount(request, reply, { ok: false, reason: 'replayed-jti', iss: request.client.iss }, opts.metrics, 'shared');
       return payload;
     });
   }
+}
+
+/** Every refusal is logged and counted alike, whichever check (this process's or the shared store's) made it. */
+function refuseAndCount(request: FastifyRequest, reply: FastifyReply, failure: Failure, metrics: ServiceMetrics | undefined, scope?: 'shared'): void {
+  logFailure(request, failure, scope);
+  metrics?.authFailures.inc({ reason: failure.reason });
+  refuse(reply);
 }
 
 function refuse(reply: FastifyReply): void {
@@ -98,8 +118,9 @@ function refuse(reply: FastifyReply): void {
   reply.code(401).header('www-authenticate', 'Bearer').type('application/json').send(UNAUTHORIZED_BODY);
 }
 
-function logFailure(request: FastifyRequest, failure: Failure): void {
-  const { ok: _ok, ...details } = failure;
+function logFailure(request: FastifyRequest, failure: Failure, scope?: 'shared'): void {
+  const { ok: _ok, ...rest } = failure;
+  const details = scope ? { ...rest, scope } : rest;
   // The token itself is never logged; iss, kid and alg are public header/claim values that say who tried.
   const suspicious = failure.reason === 'replayed-jti' || failure.reason === 'jwks-unavailable' || failure.reason === 'bad-signature';
   const level = suspicious ? 'warn' : 'info';

@@ -1,6 +1,3 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { decodeJwt } from 'jose';
-
 /**
  * Remembers every accepted `jti` until its token expires, so a captured token cannot be replayed
  * (CDS Hooks 2.0 §Trusting CDS Clients). In memory, per process: the verifier's front cache, which
@@ -125,31 +122,4 @@ export class SharedReplayGuard {
       clearTimeout(timer);
     }
   }
-}
-
-/**
- * After the verifier accepted a token (request.client is set), claims its jti in the shared store.
- * A preParsing hook: the rate limiter (onRequest) has counted the request, and a refused body is
- * never parsed. The refusal is the same bare 401 as every other authentication failure.
- */
-export function registerSharedReplayCheck(
-  app: FastifyInstance,
-  guard: SharedReplayGuard,
-  refuse: (reply: FastifyReply) => void,
-): void {
-  app.addHook('preParsing', async (request: FastifyRequest, reply: FastifyReply, payload) => {
-    if (reply.sent || !request.client) return payload;
-    const token = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (!token) return payload;
-    // Already verified by the signature check: decoding again only reads the claims.
-    const claims = decodeJwt(token);
-    if (typeof claims.jti !== 'string' || typeof claims.exp !== 'number') return payload;
-    // Kept as long as the verifier would accept the token: exp plus its default 60 s clock skew.
-    const result = await guard.claim(request.client.iss, claims.jti, claims.exp * 1000 + 60_000);
-    if (result === 'replayed') {
-      request.log.warn({ auth: { reason: 'replayed-jti', iss: request.client.iss, scope: 'shared' }, route: request.routeOptions.url ?? 'unmatched' }, 'authentication failed: replayed-jti');
-      refuse(reply);
-    }
-    return payload;
-  });
 }

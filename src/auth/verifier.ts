@@ -43,8 +43,15 @@ export type AuthFailureReason =
   | 'replayed-jti'
   | 'tenant-not-allowed';
 
+/** The accepted token's replay identity, as the verifier read and judged it (for the shared replay store). */
+export interface AcceptedToken {
+  jti: string;
+  /** Until when the verifier would accept this token (exp plus its clock skew), in ms: how long the jti must be kept. */
+  acceptedUntilMs: number;
+}
+
 export type VerifyResult =
-  | { ok: true; client: AuthenticatedClient }
+  | { ok: true; client: AuthenticatedClient; token: AcceptedToken }
   | { ok: false; reason: AuthFailureReason; iss?: string; kid?: string; alg?: string; claim?: string };
 
 export interface VerifierOptions {
@@ -164,10 +171,11 @@ export class CdsJwtVerifier {
     const allowed = trusted.issuer.tenants;
     if (allowed && (tenant === undefined || !allowed.includes(tenant))) return { ok: false, reason: 'tenant-not-allowed', ...who };
     // Last, so only fully valid tokens occupy the cache; the entry lives until exp (+ skew, which exp is also allowed).
-    if (this.replay.checkAndRemember(trusted.issuer.iss, payload.jti, (exp + this.skew) * 1000) === 'replayed') {
+    const acceptedUntilMs = (exp + this.skew) * 1000;
+    if (this.replay.checkAndRemember(trusted.issuer.iss, payload.jti, acceptedUntilMs) === 'replayed') {
       return { ok: false, reason: 'replayed-jti', ...who };
     }
-    return { ok: true, client: { iss: trusted.issuer.iss, ...(tenant !== undefined ? { tenant } : {}) } };
+    return { ok: true, client: { iss: trusted.issuer.iss, ...(tenant !== undefined ? { tenant } : {}) }, token: { jti: payload.jti, acceptedUntilMs } };
   }
 
   /** How many still-valid jtis were dropped because the replay cache was full (0 in normal operation). */

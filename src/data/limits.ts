@@ -24,9 +24,17 @@ export interface WorkLimits {
   maxDraftOrders: number;
 }
 
+/**
+ * Bytes: parsing JSON is the one step whose cost grows with the bytes and cannot be cut in pieces
+ * (JSON.parse is one synchronous call), about 10–25 ms per MiB on the shared 2-core machines. At
+ * 4 MiB no single answer or body holds the loop for much more than 100 ms, and the largest real
+ * charts in test/fixtures/external are far below: one patient's whole record 1.1–1.4 MB, the
+ * largest single search answer 1.2 MB (1,036 MedicationRequests). The per-call cap is four such
+ * answers: each is parsed on its own, so it bounds memory and total work, not the longest block.
+ */
 export const DEFAULT_LIMITS: Readonly<WorkLimits> = {
-  maxResponseBytes: 8 * 1024 * 1024,
-  maxCallBytes: 24 * 1024 * 1024,
+  maxResponseBytes: 4 * 1024 * 1024,
+  maxCallBytes: 16 * 1024 * 1024,
   maxResourcesPerKey: 2_000,
   maxResourcesPerCall: 6_000,
   maxCodingsPerElement: 32,

@@ -15,15 +15,55 @@ export interface ResolveRequest {
   accessToken: string | undefined;
 }
 
+/**
+ * One deadline for the whole hook call: fetching, parsing and evaluating (issue 14). Fetches are
+ * aborted at it; synchronous work cannot be interrupted, so each stage checks it before it starts
+ * (`throwIfPassed`) and no stage starts after it. The abort timer is armed only when something is
+ * fetched: most calls are fully prefetched and never need one.
+ */
+export class CallDeadline {
+  private readonly at: number;
+  private armed: AbortSignal | undefined;
+
+  constructor(readonly ms: number) {
+    this.at = performance.now() + ms;
+  }
+
+  get passed(): boolean {
+    return this.armed?.aborted === true || performance.now() >= this.at;
+  }
+
+  /** Aborts when the deadline passes; for the FHIR fetches. */
+  get signal(): AbortSignal {
+    this.armed ??= AbortSignal.timeout(Math.max(0, Math.ceil(this.at - performance.now())));
+    return this.armed;
+  }
+
+  /** Before a stage of work: answering after the EHR stopped waiting would hold the loop for nothing. */
+  throwIfPassed(stage: string): void {
+    if (this.passed) throw new DeadlinePassed(this.ms, stage);
+  }
+}
+
+/** The call's deadline passed before `stage` could start (answered 503). */
+export class DeadlinePassed extends Error {
+  constructor(
+    readonly ms: number,
+    readonly stage: string,
+  ) {
+    super(`the call's deadline of ${ms} ms passed before ${stage}`);
+    this.name = 'DeadlinePassed';
+  }
+}
+
 export interface ResolveOptions {
   policy: FhirServerPolicy;
-  deadlineMs: number;
+  /** The whole call's deadline (fetch, parse, evaluate), started by the caller when the call began. */
+  deadline: CallDeadline;
   maxConcurrency: number;
   maxPages: number;
   /** Told how long each key's read from the FHIR server took and whether it succeeded (metrics). */
   onFhirFetch?: (key: string, seconds: number, ok: boolean) => void;
-  /** The whole call's deadline (fetch, parse, evaluate); when absent, one of deadlineMs starts here. */
-  signal?: AbortSignal;
   /** Byte and resource bounds; DEFAULT_LIMITS when absent. */
   limits?: Partial<WorkLimits>;
 }
@@ -72,12 +112,12 @@ interface KeyResult {
  */
 export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOptions): Promise<Resolution> {
   const limits: WorkLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  // The deadline timer is only armed when something must be fetched: most calls are fully prefetched.
+  const { deadline } = opts;
   let client: Client | undefined;
   const budget: ByteBudget = { perResponse: limits.maxResponseBytes, perCall: limits.maxCallBytes, remaining: limits.maxCallBytes };
   const fhirClient = (): Client | undefined => {
     if (!req.fhirServer) return undefined;
-    client ??= { baseUrl: req.fhirServer, accessToken: req.accessToken, signal: opts.signal ?? AbortSignal.timeout(opts.deadlineMs), policy: opts.policy, budget };
+    client ??= { baseUrl: req.fhirServer, accessToken: req.accessToken, signal: deadline.signal, policy: opts.policy, budget };
     return client;
   };
 
@@ -133,9 +173,20 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
     const reason = detailed || r.error === undefined ? detail : 'it could not be read from the fhirServer (the reason is in the service log)';
     return { key: r.template.key, reason, detail, ...(r.error instanceof FhirTooLargeError ? { bytesRead: r.error.bytesRead } : {}) };
   };
-  const missing = results.filter((r) => r.failure !== undefined && r.template.required).map(describe);
+  const described = new Map<KeyResult, MissingData>();
+  for (const r of results) if (r.failure !== undefined) described.set(r, describe(r));
+  const missing = [...described].filter(([r]) => r.template.required).map(([, m]) => m);
   if (missing.length > 0) throw new PreconditionFailed(missing);
-  const failures = results.filter((r) => r.failure !== undefined).map(describe);
+  const failures = [...described.values()];
+  // Fetching and parsing are done; bounding and building the record must not start after the deadline.
+  deadline.throwIfPassed('reading the record');
+  // The last FHIR answer was parsed on this turn of the loop: bounding, the findings and the cards
+  // run on the next, so the loop is not held for both at once. Fully prefetched calls go straight on.
+  if (toFetch.length > 0) {
+    // Two setImmediates: after the next poll phase, where I/O that arrived meanwhile is served.
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    deadline.throwIfPassed('reading the record');
+  }
 
   // Bounded before anything reads the record: resources per key (newest first) and per call, codings
   // per element and text length, so one hostile record cannot hold the event loop.
@@ -152,7 +203,8 @@ export async function resolvePatientRecord(req: ResolveRequest, opts: ResolveOpt
   const gaps: PatientRecord['gaps'] = [];
   results.forEach((r, i) => {
     const key = r.template.key;
-    if (r.failure !== undefined) gaps.push({ key, reason: failures.find((f) => f.key === key)!.reason });
+    const failed = described.get(r);
+    if (failed) gaps.push({ key, reason: failed.reason });
     else if (r.truncated) gaps.push({ key, reason: `only the first ${opts.maxPages} pages were read; older entries were not considered` });
     const kept = perKey[i]!;
     if (kept.dropped > 0) {

@@ -27,6 +27,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error instanceof HookCallError) {
       const status = statusOf(error);
       if (status === 500) return internalError(error, request, reply);
+      if (error instanceof DeadlineExceeded && error.detail) request.log.warn({ reason: error.detail }, 'call deadline passed');
       return reply.code(status).type('application/json').send(operationOutcome(error.issues));
     }
     if (error instanceof HttpProblem) {

@@ -21,10 +21,19 @@ export function installJsonBodyParser(app: FastifyInstance, maxDepth: number): v
       if (textNestingExceeds(text, maxDepth)) {
         return done(new HttpProblem(400, `Request body nests deeper than ${maxDepth} levels`));
       }
-      parseJson(request, text, done);
+      if (text.length < YIELD_AFTER_CHARS) return parseJson(request, text, done);
+      // A large body: what follows its parse (validation, data, findings, cards) starts on the next
+      // turn of the loop, so probes and other calls get in between the two blocks instead of waiting
+      // for both (issue 14: no single block much over 100 ms at the default 4 MiB).
+      // Two setImmediates: the first runs in this turn's check phase, the second after the next poll
+      // phase, where the I/O that arrived meanwhile (a probe, another call's bytes) is served.
+      parseJson(request, text, (err: Error | null, value?: unknown) => void setImmediate(() => setImmediate(done, err, value)));
     },
   );
 }
+
+/** Bodies from this size on are handed on a turn after their parse; a typical call (tens of kB) is not. */
+const YIELD_AFTER_CHARS = 256 * 1024;
 
 /**
  * The deepest nesting of `[` and `{` in JSON text, outside strings, compared with maxDepth. Invalid

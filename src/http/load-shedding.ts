@@ -4,7 +4,17 @@ import { getHeapStatistics } from 'node:v8';
 import type { Config } from '../config.js';
 import { simpleOutcome } from './problem.js';
 
+/** Serialised once: under overload every shed call sends these same bytes. */
+const SHED_BODY = JSON.stringify(simpleOutcome(503, 'Service under load; retry later'));
+
 const PROBES: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
+const shedRequests = new WeakSet<FastifyRequest>();
+
+/** Whether this request was answered 503 by load shedding (its summary line is left out: see app.ts). */
+export function wasShed(request: FastifyRequest): boolean {
+  return shedRequests.has(request);
+}
 
 function isProbe(request: FastifyRequest): boolean {
   const q = request.url.indexOf('?');
@@ -14,16 +24,22 @@ function isProbe(request: FastifyRequest): boolean {
 /**
  * Overload answers 503 + Retry-After at once, before authentication or body parsing cost anything,
  * and never for the probes (an orchestrator must not restart a pod that is only busy). Triggers:
- * - event-loop delay or heap past their limits (@fastify/under-pressure): sustained overload;
- * - optionally, calls in flight past maxInFlight, which acts on the very first burst, before any
- *   delay could be measured, and bounds the memory calls in flight hold.
+ * - calls in flight past maxInFlight (on by default): the first and cheapest check, a counter
+ *   compared in the first onRequest hook. It acts on the very first burst, before any delay could
+ *   be measured, and keeps the calls that are kept fast: they share the loop with at most
+ *   maxInFlight - 1 others instead of with every caller at once. It also bounds the memory calls in
+ *   flight hold;
+ * - event-loop delay or heap past their limits (@fastify/under-pressure): sustained overload that
+ *   the bound alone does not catch (a slow machine, a neighbour on the same cores, big records).
  */
 export async function registerLoadShedding(app: FastifyInstance, config: Config): Promise<void> {
   const { maxEventLoopDelayMs, maxHeapUsedBytes, retryAfterSeconds, maxInFlight } = config.loadShedding;
   // One log line per second at most: under overload, a line per shed call would add to the load.
   let shedSinceLog = 0;
+  const retryAfter = String(retryAfterSeconds);
   let lastLog = 0;
   const shed = (request: FastifyRequest, reply: FastifyReply, pressure: string, value: unknown): void => {
+    shedRequests.add(request);
     shedSinceLog++;
     const now = Date.now();
     if (now - lastLog >= 1000) {
@@ -31,7 +47,7 @@ export async function registerLoadShedding(app: FastifyInstance, config: Config)
       shedSinceLog = 0;
       lastLog = now;
     }
-    void reply.code(503).header('retry-after', String(retryAfterSeconds)).type('application/json').send(simpleOutcome(503, 'Service under load; retry later'));
+    void reply.code(503).header('retry-after', retryAfter).type('application/json').send(SHED_BODY);
   };
 
   if (maxInFlight > 0) {

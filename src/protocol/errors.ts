@@ -44,7 +44,10 @@ export class RequiredDataUnavailable extends HookCallError {
 
 /** The call's deadline passed before the answer could be computed: answering late helps nobody. */
 export class DeadlineExceeded extends HookCallError {
-  constructor() {
+  constructor(
+    /** Which stage it passed before, for the service log; the caller is told only to try again. */
+    readonly detail?: string,
+  ) {
     super('The service could not answer within its deadline; try again', 'timeout');
   }
 }

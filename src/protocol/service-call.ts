@@ -6,7 +6,7 @@ import type { CdsResponse } from '../cards/types.js';
 import type { Config } from '../config.js';
 import { isFhirServerAllowed } from '../data/allowlist.js';
 import { boundDraftOrders, boundResources } from '../data/limits.js';
-import { PreconditionFailed, resolvePatientRecord, type ResolveOptions } from '../data/resolve.js';
+import { CallDeadline, DeadlinePassed, PreconditionFailed, resolvePatientRecord, type ResolveOptions } from '../data/resolve.js';
 import { incompleteEvaluationCard } from '../cards/incomplete.js';
 import type { Knowledge } from '../knowledge.js';
 import { ContextSchemas, HookRequestSchema, type HookRequest } from './schemas.js';
@@ -46,7 +46,7 @@ export async function callService(
   observe: Pick<ResolveOptions, 'onFhirFetch'> = {},
 ): Promise<ServiceCallResult> {
   // One deadline for the whole call: fetching, parsing and evaluating (issue 14).
-  const deadline = AbortSignal.timeout(config.fhirDeadlineMs);
+  const deadline = new CallDeadline(config.fhirDeadlineMs);
   const { request, context } = validateHookRequest(service, body);
   const policy = { production: config.production, allowlist: config.fhirServerAllowlist };
   if (request.fhirServer && !isFhirServerAllowed(request.fhirServer, policy)) {
@@ -63,7 +63,7 @@ export async function callService(
         fhirServer: request.fhirServer,
         accessToken: request.fhirAuthorization?.access_token,
       },
-      { policy, deadlineMs: config.fhirDeadlineMs, maxConcurrency: config.fhirMaxConcurrency, maxPages: config.fhirMaxPages, signal: deadline, limits: config.limits, ...observe },
+      { policy, deadline, maxConcurrency: config.fhirMaxConcurrency, maxPages: config.fhirMaxPages, limits: config.limits, ...observe },
     );
   } catch (err) {
     if (err instanceof PreconditionFailed) {
@@ -80,15 +80,13 @@ export async function callService(
         })),
       );
     }
-    throw err;
+    throw deadlineProblem(err);
   }
   if (resolution.failures.length > 0) {
     log?.warn({ unavailable: resolution.failures.map(({ key, detail }) => ({ key, reason: detail })) }, 'optional data unavailable');
   }
-  if (deadline.aborted) {
-    // Evaluating now would answer after the EHR stopped waiting, and hold the loop for nothing.
-    throw new DeadlineExceeded();
-  }
+  // Evaluating after the deadline would answer after the EHR stopped waiting, and hold the loop for nothing.
+  if (deadline.passed) throw deadlineProblem(new DeadlinePassed(deadline.ms, 'evaluating the findings'));
 
   const drafts = boundDraftOrders(draftOrderResources(context.draftOrders), config.limits);
   if (drafts.gap) resolution.record.gaps.push(drafts.gap);
@@ -96,6 +94,7 @@ export async function callService(
   for (const gap of boundResources(drafts.orders, config.limits).gaps) resolution.record.gaps.push({ ...gap, key: `draftOrders ${gap.key}` });
   const allDraftOrders = drafts.orders;
   const findings = knowledge.evaluate(resolution.record, now);
+  if (deadline.passed) throw deadlineProblem(new DeadlinePassed(deadline.ms, 'applying the rules'));
   const input: RuleInput = {
     service,
     context,
@@ -121,6 +120,11 @@ export async function callService(
 }
 
 const invalidRequest = (message: string, issues: OperationOutcomeIssue[]): Error => new InvalidHookRequest(message, issues);
+
+/** The data stage's DeadlinePassed (which names the stage, for the log) is the protocol's DeadlineExceeded. */
+function deadlineProblem(err: unknown): unknown {
+  return err instanceof DeadlinePassed ? new DeadlineExceeded(err.message) : err;
+}
 
 function draftOrderResources(bundle: Bundle | undefined): FhirResource[] {
   if (!bundle || !Array.isArray(bundle.entry)) return [];

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Bundle, FhirResource } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPINE_PREFETCH } from '../../hooks/prefetch.js';
-import { resolvePatientRecord } from '../../src/data/resolve.js';
+import { CallDeadline, resolvePatientRecord } from '../../src/data/resolve.js';
 import { startFhirServer, loadBundle } from '../support/fhir-server.js';
 import { fullPrefetch, patientViewRequest, postJson, searchset } from '../support/requests.js';
 import { startService, type RunningService } from '../support/service.js';
@@ -77,7 +77,7 @@ describe('the FHIR-server path against a real FHIR R4 server', () => {
   it('follows Bundle.link[next] across pages and returns every resource', async () => {
     const { record } = await resolvePatientRecord(
       { templates: SPINE_PREFETCH, context: { patientId: PATIENT }, prefetch: undefined, fhirServer: fhir.baseUrl, accessToken: TOKEN },
-      { policy: { production: true, allowlist: [new URL(fhir.baseUrl).origin] }, deadlineMs: 10_000, maxConcurrency: 4, maxPages: 10 },
+      { policy: { production: true, allowlist: [new URL(fhir.baseUrl).origin] }, deadline: new CallDeadline(10_000), maxConcurrency: 4, maxPages: 10 },
     );
     expect(record.observations).toHaveLength(OBSERVATION_COUNT);
     expect(new Set(record.observations.map((o) => o.id)).size).toBe(OBSERVATION_COUNT);
@@ -89,7 +89,7 @@ describe('the FHIR-server path against a real FHIR R4 server', () => {
   it('stops at the page cap and reports the truncation as a data gap instead of hiding it', async () => {
     const { record } = await resolvePatientRecord(
       { templates: SPINE_PREFETCH, context: { patientId: PATIENT }, prefetch: undefined, fhirServer: fhir.baseUrl, accessToken: TOKEN },
-      { policy: { production: true, allowlist: [new URL(fhir.baseUrl).origin] }, deadlineMs: 10_000, maxConcurrency: 4, maxPages: 2 },
+      { policy: { production: true, allowlist: [new URL(fhir.baseUrl).origin] }, deadline: new CallDeadline(10_000), maxConcurrency: 4, maxPages: 2 },
     );
     expect(record.observations).toHaveLength(200);
     expect(record.gaps).toEqual([expect.objectContaining({ key: 'observations' })]);

@@ -88,6 +88,25 @@ describe('byte caps on FHIR-server answers', () => {
     expect(line?.missing).toEqual([expect.objectContaining({ key: 'conditions', bytesRead: expect.any(Number) })]);
   });
 
+  it('an optional key still loading when the deadline passes: 503, no cards computed after the EHR stopped waiting', async () => {
+    // Answers the patient; never answers anything else.
+    const hanging = await startStubServer((req, res) => {
+      if (req.url?.includes('/Patient/')) sendJson(res, 200, { resourceType: 'Patient', id: PATIENT });
+    });
+    const local = await startService({ FHIR_SERVER_ALLOWLIST: new URL(hanging.baseUrl).origin, FHIR_DEADLINE_MS: '300' });
+    try {
+      const prefetch = fullPrefetch({}, PATIENT);
+      delete prefetch.procedures;
+      const res = await postJson(local.baseUrl + HOOK, patientViewRequest({ prefetch, fhirServer: hanging.baseUrl }, PATIENT));
+      expect(res.status).toBe(503);
+      expect(JSON.stringify(res.body)).toContain('deadline');
+      expect(res.body).not.toHaveProperty('cards');
+    } finally {
+      await local.close();
+      await hanging.close();
+    }
+  });
+
   it('refuses a declared Content-Length over the cap without reading the body', async () => {
     const big = await startStubServer((req, res) => {
       if (req.url?.includes('/Patient/')) return sendJson(res, 200, { resourceType: 'Patient', id: PATIENT });

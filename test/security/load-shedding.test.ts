@@ -1,7 +1,10 @@
+import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { fullPrefetch, patientViewRequest, postJson } from '../support/requests.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { fullPrefetch, patientViewRequest, postJson, searchset } from '../support/requests.js';
 import { startService } from '../support/service.js';
-import { startStubServer } from '../support/stub-servers.js';
+import { sendJson, startStubServer } from '../support/stub-servers.js';
+import { SPINE_CDS } from '../../hooks/index.js';
 
 /**
  * Issue 14 item 3: under overload the service sheds calls with 503 + Retry-After (JSON body), and the
@@ -72,5 +75,59 @@ describe('load shedding', () => {
       await svc.close();
       await hanging.close();
     }
+  });
+
+  it('at the default bound: of many concurrent calls the excess gets 503 with Retry-After and a JSON body at once, while /healthz answers 200', async () => {
+    // A FHIR server that answers only when told to: it holds calls in flight for as long as the test needs.
+    const waitingAnswers: ServerResponse[] = [];
+    const gated = await startStubServer((_req, res) => void waitingAnswers.push(res));
+    // No SHED_MAX_IN_FLIGHT: the default bound is what is tested.
+    const svc = await startService({ FHIR_SERVER_ALLOWLIST: new URL(gated.baseUrl).origin, FHIR_DEADLINE_MS: '60000' });
+    const bound = loadConfig({ NODE_ENV: 'test' }, SPINE_CDS).loadShedding.maxInFlight;
+    try {
+      const waiting = fullPrefetch();
+      delete waiting.conditions;
+      const held = Array.from({ length: bound }, () => postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: waiting, fhirServer: gated.baseUrl })));
+      while (waitingAnswers.length < bound) await new Promise((r) => setTimeout(r, 20));
+      const excess = await Promise.all(Array.from({ length: 100 }, () => postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: fullPrefetch() }))));
+      const healthz = await fetch(`${svc.baseUrl}/healthz`);
+      expect(healthz.status).toBe(200);
+      expect(new Set(excess.map((r) => r.status))).toEqual(new Set([503]));
+      for (const res of excess) {
+        expect(res.headers.get('retry-after')).toBe('5');
+        expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', diagnostics: 'Service under load; retry later' }] });
+      }
+      // One warn line a second at most, with the count, instead of a summary line per shed call.
+      const lines = svc.logLines().map((l) => JSON.parse(l) as { msg: string; status?: number });
+      expect(lines.some((l) => l.msg === 'load shed: answering 503')).toBe(true);
+      expect(lines.filter((l) => l.msg === 'request completed' && l.status === 503)).toEqual([]);
+      // Once the FHIR server answers, the held calls are answered and the service takes calls again.
+      for (const res of waitingAnswers) sendJson(res, 200, searchset());
+      expect(new Set((await Promise.all(held)).map((r) => r.status))).toEqual(new Set([200]));
+      expect((await postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: fullPrefetch() }))).status).toBe(200);
+    } finally {
+      await svc.close();
+      await gated.close();
+    }
+  });
+});
+
+describe('SHED_MAX_IN_FLIGHT', () => {
+  it('is on by default, sized for 2 cores, in every environment', () => {
+    for (const NODE_ENV of ['production', 'development', 'test'] as const) {
+      const env = NODE_ENV === 'production' ? { NODE_ENV, FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org', CDS_AUTH: 'off' } : { NODE_ENV };
+      expect(loadConfig(env, SPINE_CDS).loadShedding.maxInFlight).toBe(32);
+    }
+  });
+
+  it('takes a whole number; 0 turns the bound off', () => {
+    expect(loadConfig({ SHED_MAX_IN_FLIGHT: '0' }, SPINE_CDS).loadShedding.maxInFlight).toBe(0);
+    expect(loadConfig({ SHED_MAX_IN_FLIGHT: '200' }, SPINE_CDS).loadShedding.maxInFlight).toBe(200);
+  });
+
+  it.each(['-1', '1.5', 'many', '1e9'])('refuses %s at startup, naming the variable', (value) => {
+    expect(() => loadConfig({ SHED_MAX_IN_FLIGHT: value }, SPINE_CDS)).toThrow(ConfigError);
+    expect(() => loadConfig({ SHED_MAX_IN_FLIGHT: value }, SPINE_CDS)).toThrow(/SHED_MAX_IN_FLIGHT/);
   });
 });

@@ -138,6 +138,9 @@ describe('one service process on a SQLite file, restarted', () => {
       expect(await hook(svc, hookJwt)).toBe(401);
       expect(await feedback(svc, feedbackJwt)).toBe(401);
       expect(await hook(svc, await token(HOOK_PATH))).toBe(200);
+      // Refused by the shared store (this process's memory is new), and counted like any other refusal.
+      const metrics = await (await fetch(`${svc.baseUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^spine_cds_auth_failures_total\{reason="replayed-jti"\} 2$/m);
     } finally {
       await stop(svc);
     }

@@ -55,8 +55,16 @@ const bearer = (t: string) => `Bearer ${t}`;
 describe('CdsJwtVerifier: accepted tokens', () => {
   it.each(['ES384', 'RS384', 'ES256', 'RS256'] as const)('accepts a valid %s token and names the issuer', async (alg) => {
     const key = { ES384: es384, RS384: rs384, ES256: es256, RS256: rs256 }[alg];
-    const result = await verifier().verify(bearer(await epicToken(key)), SERVICE_PATH);
-    expect(result).toEqual({ ok: true, client: { iss: EPIC } });
+    const jti = `jti-${alg}`;
+    const result = await verifier().verify(bearer(await epicToken(key, { claims: { jti } })), SERVICE_PATH);
+    // The jti and how long it must be remembered (exp + the default 60 s skew) go to the shared replay store.
+    expect(result).toEqual({ ok: true, client: { iss: EPIC }, token: { jti, acceptedUntilMs: (NOW_SEC + 300 + 60) * 1000 } });
+  });
+
+  it('keeps a jti as long as its own configured clock skew would accept the token', async () => {
+    const token = await epicToken(es384, { claims: { jti: 'skewed', exp: NOW_SEC + 120 } });
+    const result = await verifier({ clockSkewSeconds: 5 }).verify(bearer(token), SERVICE_PATH);
+    expect(result).toMatchObject({ ok: true, token: { jti: 'skewed', acceptedUntilMs: (NOW_SEC + 125) * 1000 } });
   });
 
   it('accepts aud as an array that contains the invoked URL, and a clock skew inside the tolerance', async () => {
@@ -69,7 +77,7 @@ describe('CdsJwtVerifier: accepted tokens', () => {
     const before = jwks.hits();
     for (const tenant of ['tenant-a', 'tenant-b', 'tenant-a']) {
       const token = await mint({ key: oracleKey, iss: ORACLE, aud: AUD, nowSec: NOW_SEC, claims: { tenant } });
-      expect(await v.verify(bearer(token), SERVICE_PATH)).toEqual({ ok: true, client: { iss: ORACLE, tenant } });
+      expect(await v.verify(bearer(token), SERVICE_PATH)).toMatchObject({ ok: true, client: { iss: ORACLE, tenant } });
     }
     expect(jwks.hits() - before).toBe(1);
   });
