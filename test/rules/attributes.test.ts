@@ -1,14 +1,11 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServiceRequest } from 'fhir/r4';
-import { createAdvisor, type Advisor } from '../../hooks/advise.js';
-import { DEFAULT_RULE_SETTINGS } from '../../hooks/settings.js';
 import type { Card } from '../../src/cards/types.js';
 import type { FindingId } from '../../src/findings/types.js';
-import { checkCdsResponse } from '../support/cds-response-check.js';
 import {
+  adviseWithDefaults,
   CPT,
   LOINC,
-  MAPPINGS_DIR,
   NOW,
   PATIENT_ID,
   cardFor,
@@ -17,7 +14,6 @@ import {
   episode,
   findingsResult,
   lumbarMriDraft,
-  ruleInput,
   suggestedOrders,
   topics,
   type FindingSpec,
@@ -34,16 +30,7 @@ const PHYSIO = `${SCT}|308447003`;
 const SPINE_SURGERY = `${SCT}|308482002`;
 const TOPIC_SYSTEM = 'https://fhir.spine-cds.org/CodeSystem/card-topic';
 
-let advisor: Advisor;
-beforeAll(async () => {
-  advisor = await createAdvisor({ mappingsDir: MAPPINGS_DIR, settings: DEFAULT_RULE_SETTINGS });
-});
-
-function advise(...args: Parameters<typeof ruleInput>): Card[] {
-  const response = advisor.advise(ruleInput(...args));
-  expect(checkCdsResponse(response)).toEqual([]);
-  return response.cards;
-}
+const advise = adviseWithDefaults();
 
 type Scenario = { hook?: 'patient-view' | 'order-select'; given: Partial<Record<FindingId, FindingSpec>>; orders?: ServiceRequest[]; birthDate?: string };
 const abscess = { evidence: [{ reference: 'Condition/abs', display: 'Spinal epidural abscess', code: { system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'G06.1' } }] };

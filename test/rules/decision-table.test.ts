@@ -1,10 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Observation } from 'fhir/r4';
-import { createAdvisor, type Advisor } from '../../hooks/advise.js';
+import { createAdvisor } from '../../hooks/advise.js';
 import { DEFAULT_RULE_SETTINGS } from '../../hooks/settings.js';
 import type { Card } from '../../src/cards/types.js';
-import { checkCdsResponse } from '../support/cds-response-check.js';
 import {
+  adviseWithDefaults,
   CPT,
   LOINC,
   MAPPINGS_DIR,
@@ -31,16 +31,7 @@ const ESR = `${LOINC}|4537-7`;
 const CBC = `${LOINC}|58410-2`;
 const CRP = `${LOINC}|1988-5`;
 
-let advisor: Advisor;
-beforeAll(async () => {
-  advisor = await createAdvisor({ mappingsDir: MAPPINGS_DIR, settings: DEFAULT_RULE_SETTINGS });
-});
-
-function advise(...args: Parameters<typeof ruleInput>): Card[] {
-  const response = advisor.advise(ruleInput(...args));
-  expect(checkCdsResponse(response)).toEqual([]);
-  return response.cards;
-}
+const advise = adviseWithDefaults();
 
 function priorityOf(cards: Card[], code: string): string | undefined {
   for (const card of cards) for (const sr of suggestedOrders(card)) if (codesOf(sr).includes(code)) return sr.priority;

@@ -6,6 +6,10 @@ import type { HookName, RuleInput } from '../../hooks/types.js';
 import { emptyRecord, type PatientRecord } from '../../src/record.js';
 import { FINDING_IDS, type Evidence, type Finding, type FindingId, type FindingsResult } from '../../src/findings/types.js';
 import type { Card } from '../../src/cards/types.js';
+import { beforeAll, expect } from 'vitest';
+import { createAdvisor, type Advisor } from '../../hooks/advise.js';
+import { DEFAULT_RULE_SETTINGS, type RuleSettings } from '../../hooks/settings.js';
+import { checkCdsResponse } from '../support/cds-response-check.js';
 
 export const MAPPINGS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../mappings');
 export const NOW = new Date('2026-11-20T12:00:00Z');
@@ -103,4 +107,20 @@ export function codesOf(sr: ServiceRequest): string[] {
 /** Every suggested order of every card, with its region inferred from its CPT code. */
 export function allSuggestedCodes(cards: Card[]): string[] {
   return cards.flatMap((c) => suggestedOrders(c).flatMap(codesOf));
+}
+
+/**
+ * The rules with `settings` (the defaults unless given), built once for the calling test file. Every
+ * response is checked against the CDS Hooks response contract before its cards are returned.
+ */
+export function adviseWithDefaults(settings: RuleSettings = DEFAULT_RULE_SETTINGS): (...args: Parameters<typeof ruleInput>) => Card[] {
+  let advisor: Advisor | undefined;
+  beforeAll(async () => {
+    advisor = await createAdvisor({ mappingsDir: MAPPINGS_DIR, settings });
+  });
+  return (...args) => {
+    const response = advisor!.advise(ruleInput(...args));
+    expect(checkCdsResponse(response)).toEqual([]);
+    return response.cards;
+  };
 }
