@@ -1,19 +1,24 @@
 import type { FhirResource } from 'fhir/r4';
 import { OBSERVATION_LOINC } from '../../hooks/prefetch.js';
 
+/** A seeded random source, and dates up to `maxDaysAgo` before `now` drawn from it: runs stay comparable. */
+function seededClock(initialSeed: number, now: Date): { rand: () => number; date: (maxDaysAgo: number) => string } {
+  let seed = initialSeed;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const day = 86_400_000;
+  return { rand, date: (maxDaysAgo) => new Date(now.getTime() - Math.floor(rand() * maxDaysAgo) * day).toISOString() };
+}
+
 /**
  * A synthetic patient record of about `size` resources shaped like a real chart: mostly vitals and
  * labs the rules never read, some conditions and medications, and a few relevant observations.
  * Deterministic (seeded), so runs are comparable.
  */
 export function syntheticRecord(size: number, patientId = 'bench-1', now = new Date()): FhirResource[] {
-  let seed = 42;
-  const rand = (): number => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  const day = 86_400_000;
-  const date = (maxDaysAgo: number) => new Date(now.getTime() - Math.floor(rand() * maxDaysAgo) * day).toISOString();
+  const { rand, date } = seededClock(42, now);
   const subject = { reference: `Patient/${patientId}` };
   const resources: FhirResource[] = [{ resourceType: 'Patient', id: patientId, birthDate: '1961-03-14', gender: 'male' }];
   const relevantCodes = ['8310-5', '29463-7', '72514-3', '4537-7', '1988-5'];
@@ -111,13 +116,7 @@ export function prefetchFor(record: FhirResource[]): Record<string, unknown> {
  * Deterministic (seeded), so runs are comparable.
  */
 export function denseRecord(size: number, patientId = 'bench-1', now = new Date()): FhirResource[] {
-  let seed = 7;
-  const rand = (): number => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  const day = 86_400_000;
-  const date = (maxDaysAgo: number) => new Date(now.getTime() - Math.floor(rand() * maxDaysAgo) * day).toISOString();
+  const { rand, date } = seededClock(7, now);
   const subject = { reference: `Patient/${patientId}` };
   const loinc = (code: string, display: string) => ({ coding: [{ system: 'http://loinc.org', code, display }], text: display });
   const resources: FhirResource[] = [{ resourceType: 'Patient', id: patientId, birthDate: '1961-03-14', gender: 'male' }];
