@@ -3,8 +3,9 @@ import type { CardTopic, OrderPriority } from '../../src/cards/recommendation.js
 import type { RuleSettings } from '../settings.js';
 import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
-import { aorticEmergency, MIMICKER_RULES, MYELOMA_GUIDANCE, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, SPINAL_RED_FLAG_TOPICS, VASCULAR_EMERGENCY } from './mimickers.js';
+import { aorticEmergency, MIMICKER_RULES, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, SPINAL_RED_FLAG_TOPICS, VASCULAR_EMERGENCY } from './mimickers.js';
 import { recentStudy, studyText } from './orders.js';
+import { TOPICS, topicFields } from './topics.js';
 
 /**
  * Decision table (b) of docs/clinical-rules.md, keyed by card topic (section (d)): to find the rule behind
@@ -131,11 +132,8 @@ function priorLumbarSurgeryOnly(facts: Facts, factors: readonly FindingId[]): Ro
   const ev = facts.finding('FXRISK').evidence;
   if (ev.length === 0 || !ev.every((e) => e.qualifiers?.includes('lumbar-surgery'))) return undefined;
   return {
-    summary: 'Prior lumbar surgery: imaging is not low value; MRI lumbar spine with and without contrast if symptoms are new or progressing',
-    guidance: [
-      'After lumbar surgery, new or progressing back or leg symptoms: MRI lumbar spine with and without contrast is usually appropriate (ACR Appropriateness Criteria); it separates scar from recurrent disc.',
-      'Review the operation note and any post-operative imaging; consider referral back to the operating spine team.',
-    ],
+    summary: TOPICS['elevated-risk'].summary('prior-lumbar-surgery'),
+    guidance: TOPICS['elevated-risk'].guidance('prior-lumbar-surgery'),
     fired: facts.fired('FXRISK', 'LBP', 'LEG', 'ARM'),
     orders: [...mri(['lumbar'], 'wwo', 'routine', false)],
   };
@@ -145,10 +143,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   // First, so that it sorts first among critical cards (hooks/rules/mimickers.ts).
   'vascular-emergency': VASCULAR_EMERGENCY,
   'cauda-equina': {
-    row: 'D1',
-    topic: 'cauda-equina',
-    indicator: 'critical',
-    sources: ['GIRFT', 'ACR-LBP', 'ACP07', 'S2', 'S3'],
+    ...topicFields('cauda-equina'),
     phase: 1,
     reads: ['CES', 'URET', 'UINC', 'FINC', 'SADDLE', 'MOTOR', 'LBP', 'LEG'],
     evaluate(facts) {
@@ -159,12 +154,8 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const ids: FindingId[] = ['CES', ...sphincterOrSaddle, 'LBP', 'LEG'];
       if (facts.motor.bilateralLegs) ids.push('MOTOR');
       return {
-        summary: 'Suspected cauda equina syndrome: emergency spine-surgery referral and MRI lumbar spine today',
-        guidance: [
-          'Refer as an emergency to spine surgery today; do not wait for imaging to refer.',
-          'MRI lumbar spine without contrast, same day (stat); image the whole spine if the level is unclear.',
-          'Check post-void residual: over 200 mL supports emergency MRI.',
-        ],
+        summary: TOPICS['cauda-equina'].summary('default'),
+        guidance: TOPICS['cauda-equina'].guidance('default'),
         fired: facts.fired(...ids),
         orders: [...mri(['lumbar'], 'wo', 'stat'), referral('stat')],
       };
@@ -172,20 +163,14 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   myelopathy: {
-    row: 'D2',
-    topic: 'myelopathy',
-    indicator: 'critical',
-    sources: ['ACR-MYELO', 'FEHLINGS', 'S0'],
+    ...topicFields('myelopathy'),
     phase: 1,
     reads: ['MYELO'],
     evaluate(facts) {
       if (!facts.has('MYELO')) return undefined;
       return {
-        summary: 'Myelopathy: immediate spine-surgery referral and urgent MRI of the cervical spine',
-        guidance: [
-          'Refer immediately to spine surgery: surgery is advised for moderate or severe myelopathy.',
-          'MRI cervical spine without contrast, urgent.',
-        ],
+        summary: TOPICS.myelopathy.summary('default'),
+        guidance: TOPICS.myelopathy.guidance('default'),
         fired: facts.fired('MYELO', 'ARM', 'LEG'),
         orders: [...mri(['cervical'], 'wo', 'urgent'), referral('urgent')],
       };
@@ -193,10 +178,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'motor-deficit': {
-    row: 'D3',
-    topic: 'motor-deficit',
-    indicator: 'warning',
-    sources: ['ACP07', 'ACR-LBP', 'S0', 'S2'],
+    ...topicFields('motor-deficit'),
     phase: 1,
     reads: ['MOTOR'],
     evaluate(facts) {
@@ -206,13 +188,12 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const levelUnclear = motor.regions.length === 0;
       const regions = levelUnclear ? painRegions(facts) : motor.regions;
       const multilevel = motor.arm && motor.leg;
-      const notes = levelUnclear ? [`Level of the deficit not recorded: imaging region taken from the pain (${regionText(regions)}).`] : [];
+      const topic = TOPICS['motor-deficit'];
+      const values = { regions: regionText(regions) };
+      const notes = levelUnclear ? [topic.note('level-unclear', values)] : [];
       const outcome: RowOutcome = {
-        summary: `${multilevel ? 'Motor deficit in arm and leg' : 'Motor deficit'}: MRI ${regionText(regions)} spine within 24–48 h and urgent surgical referral`,
-        guidance: [
-          `MRI ${regionText(regions)} spine without contrast within 24–48 hours.`,
-          'Urgent referral to spine surgery; re-examine for progression.',
-        ],
+        summary: topic.summary(multilevel ? 'arm-and-leg' : 'one-limb', values),
+        guidance: topic.guidance('default', values),
         fired: facts.fired('MOTOR', 'LBP', 'LEG', 'ARM'),
         notes,
         orders: [...mri(regions, 'wo', 'urgent'), referral('urgent')],
@@ -224,10 +205,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'malignancy-suspected': {
-    row: 'D4',
-    topic: 'malignancy-suspected',
-    indicator: 'warning',
-    sources: ['ACP07', 'ACR-LBP', 'S0'],
+    ...topicFields('malignancy-suspected'),
     phase: 1,
     reads: ['CA', 'AGE50', 'WTLOSS', 'NIGHT'],
     evaluate(facts) {
@@ -238,16 +216,13 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (!cancer && !olderWithSign) return myeloma ? myelomaOnlyOutcome(facts, myeloma) : undefined;
       const regions = painRegions(facts);
       const outcome: RowOutcome = {
-        summary: `Possible spinal malignancy: urgent MRI ${regionText(regions)} spine (with and without contrast), {labs}`,
-        guidance: [
-          `MRI ${regionText(regions)} spine within 24–48 hours, with and without contrast preferred (without contrast acceptable).`,
-          'Blood tests: {labs}.',
-        ],
+        summary: TOPICS['malignancy-suspected'].summary('default', { regions: regionText(regions) }),
+        guidance: TOPICS['malignancy-suspected'].guidance('default', { regions: regionText(regions) }),
         fired: facts.fired('CA', 'AGE50', 'WTLOSS', 'NIGHT', 'LBP', 'LEG', 'ARM'),
         orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc'], 'urgent')],
       };
       if (myeloma) {
-        outcome.guidance.push(MYELOMA_GUIDANCE);
+        outcome.guidance.push(...TOPICS['malignancy-suspected'].guidance('myeloma-addition'));
         outcome.fired.push(...myeloma.filter((f) => !outcome.fired.some((g) => g.id === f.id)));
       }
       return outcome;
@@ -255,10 +230,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'infection-suspected': {
-    row: 'D5',
-    topic: 'infection-suspected',
-    indicator: 'warning',
-    sources: ['ACR-LBP', 'S0', 'S1'],
+    ...topicFields('infection-suspected'),
     phase: 1,
     reads: ['FEVER', 'ESR', 'CRP', 'SPINF', 'IVDU', 'IMMUNO', 'HIV', 'SPPROC'],
     evaluate(facts) {
@@ -275,23 +247,16 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (facts.epiduralAbscess) {
         return {
           indicator: 'critical',
-          summary: `Spinal epidural abscess: MRI ${regionText(regions)} spine now and emergency spine-surgery referral`,
-          guidance: [
-            `MRI ${regionText(regions)} spine with and without contrast, stat.`,
-            'Emergency referral to spine surgery.',
-            'Blood tests: {labs}.',
-          ],
+          summary: TOPICS['infection-suspected'].summary('epidural-abscess', { regions: regionText(regions) }),
+          guidance: TOPICS['infection-suspected'].guidance('epidural-abscess', { regions: regionText(regions) }),
           fired,
           orders: [...mri(regions, 'wwo', 'stat'), referral('stat'), ...labs(['esr', 'cbc', 'crp'], 'stat')],
           extraSources,
         };
       }
       return {
-        summary: `Possible spinal infection: urgent MRI ${regionText(regions)} spine with and without contrast, {labs}`,
-        guidance: [
-          `MRI ${regionText(regions)} spine with and without contrast within 24–48 hours.`,
-          'Blood tests: {labs}. ESR and CRP are raised in over 80% of spinal infections, while fever is often absent.',
-        ],
+        summary: TOPICS['infection-suspected'].summary('default', { regions: regionText(regions) }),
+        guidance: TOPICS['infection-suspected'].guidance('default', { regions: regionText(regions) }),
         fired,
         orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc', 'crp'], 'urgent')],
         extraSources,
@@ -300,21 +265,15 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'bilateral-radiculopathy': {
-    row: 'D7',
-    topic: 'bilateral-radiculopathy',
-    indicator: 'warning',
-    sources: ['ACR-LBP', 'S3', 'S2'],
+    ...topicFields('bilateral-radiculopathy'),
     phase: 1,
     reads: ['BILAT', 'URET', 'UINC', 'FINC', 'SADDLE'],
     evaluate(facts, firedBefore) {
       // "without D1 signs": D1 is evaluated earlier in the same phase.
       if (!facts.has('BILAT') || firedBefore.has('cauda-equina')) return undefined;
       return {
-        summary: 'Bilateral leg symptoms: urgent MRI lumbar spine within 24–48 h and cauda equina safety-net advice',
-        guidance: [
-          'MRI lumbar spine without contrast within 24–48 hours.',
-          'Safety net: the patient must seek emergency care at once for new bladder or bowel problems, numbness around the anus or genitals, or worsening leg weakness.',
-        ],
+        summary: TOPICS['bilateral-radiculopathy'].summary('default'),
+        guidance: TOPICS['bilateral-radiculopathy'].guidance('default'),
         fired: facts.fired('BILAT', 'LEG', 'LBP'),
         orders: mri(['lumbar'], 'wo', 'urgent'),
       };
@@ -322,10 +281,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'elevated-risk': {
-    row: 'D6',
-    topic: 'elevated-risk',
-    indicator: 'info',
-    sources: ['ACP07', 'ACR-LBP', 'HEDIS'],
+    ...topicFields('elevated-risk'),
     phase: 2,
     reads: ['WTLOSS', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK', 'SPPROC'],
     evaluate(facts, firedBefore) {
@@ -338,24 +294,23 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (factors.length === 0 && !heldFever) return undefined;
       const fxOnly = factors.length === 1 && factors[0] === 'FXRISK' && !heldFever;
       const labels = [...factors.map((id) => facts.finding(id).label), ...(heldFever ? ['fever'] : [])];
+      const topic = TOPICS['elevated-risk'];
+      const values = { reassess: facts.settings.reassessWeeks, factors: labels.join(', '), count: labels.length };
       const guidance = [
-        'Imaging is not low value for this patient; if imaging is needed and fracture risk is present, plain radiograph first.',
+        ...topic.guidance('default'),
+        ...(fxOnly ? [] : topic.guidance('labs')),
         // A possible aortic emergency rules out any conservative trial (mimickers.ts).
-        ...(aorticEmergency(firedBefore) ? [] : [`Conservative trial and reassess within ${facts.settings.reassessWeeks} weeks.`]),
+        ...(aorticEmergency(firedBefore) ? [] : topic.guidance('conservative-trial', values)),
+        ...(factors.includes('SPPROC') ? topic.guidance('recent-spinal-procedure') : []),
       ];
-      if (!fxOnly) guidance.splice(1, 0, 'Blood tests: {labs}.');
-      if (factors.includes('SPPROC')) guidance.push('Recent spinal procedure: ask about fever and wound problems, and re-check for infection if pain worsens.');
-      const notes = heldFever
-        ? ['Fever without IV drug use, immunosuppression or HIV: this service is set to raise the infection card only with such a risk factor (ACP 2007). Re-check for infection.']
-        : [];
+      const notes = heldFever ? [topic.note('fever-held-back')] : [];
       // {labs}: the labs this card offers (src/cards/render.ts); ESR and CBC unless already on record.
-      const action = `imaging not low value, {labs}; reassess within ${facts.settings.reassessWeeks} weeks`;
-      const named = `Elevated risk (${labels.join(', ')}): ${action}`;
+      const named = topic.summary('named', values);
       return {
         summary: fxOnly
-          ? `Fracture risk: imaging is not low value; X-ray first if imaging, reassess within ${facts.settings.reassessWeeks} weeks`
+          ? topic.summary('fracture-risk-only', values)
           : // Several long labels would push the action past 140 characters; the detail names them all.
-            named.replace('{labs}', 'ESR and CBC').length < 140 ? named : `Elevated risk (${labels.length} risk factors): ${action}`,
+            named.replace('{labs}', 'ESR and CBC').length < 140 ? named : topic.summary('counted', values),
         guidance,
         fired: facts.fired(...factors, ...(heldFever ? (['FEVER'] as const) : []), 'LBP', 'LEG', 'ARM'),
         notes,
@@ -365,10 +320,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'persistent-radiculopathy': {
-    row: 'D9',
-    topic: 'persistent-radiculopathy',
-    indicator: 'info',
-    sources: ['ACR-LBP', 'S0'],
+    ...topicFields('persistent-radiculopathy'),
     phase: 3,
     reads: [...RED_FLAG_FINDINGS, 'PAIN', 'TRIAL'],
     evaluate(facts, firedBefore) {
@@ -410,10 +362,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'low-value-imaging': {
-    row: 'D10',
-    topic: 'low-value-imaging',
-    indicator: 'warning',
-    sources: ['ACR-LBP', 'ACP17', 'NG59', 'CW', 'CMS166', 'HEDIS'],
+    ...topicFields('low-value-imaging'),
     phase: 3,
     reads: [...RED_FLAG_FINDINGS, 'LBP', 'LEG'],
     evaluate(facts, firedBefore) {
@@ -446,16 +395,13 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         notes,
         withdraw: withdrawable,
         orders: physiotherapyUnlessTried(facts),
-        overrideReasons: ['red-flag-undocumented', 'specialist-requested', 'surgical-planning'],
+        overrideReasons: [...TOPICS['low-value-imaging'].overrideReasons],
       };
     },
   },
 
   'insufficient-data': {
-    row: 'D13',
-    topic: 'insufficient-data',
-    indicator: 'info',
-    sources: ['ARGONAUT-PAMA', 'ACR-LBP'],
+    ...topicFields('insufficient-data'),
     phase: 3,
     reads: ['LBP', 'LEG', 'ARM'],
     evaluate(facts, firedBefore) {
@@ -463,22 +409,20 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const ep = facts.episode;
       if (!ep.present) {
         return {
-          summary: 'Insufficient data to assess this spine imaging order: no back, leg or arm pain is recorded',
-          guidance: ['Record the indication (back pain, sciatica or arm radiation, with onset) so appropriateness can be assessed.'],
+          summary: TOPICS['insufficient-data'].summary('no-indication'),
+          guidance: TOPICS['insufficient-data'].guidance('no-indication'),
           fired: [],
-          notes: ['No appropriateness rating is given without an indication.'],
+          notes: [TOPICS['insufficient-data'].note('no-indication')],
         };
       }
       // Unknown onset with lumbar imaging: the low-value judgement (D10) would be a guess.
       const lumbar = lumbarDrafts(facts);
       if (ep.weeks === undefined && lumbar.length > 0 && (facts.has('LBP') || facts.has('LEG'))) {
         return {
-          summary: 'Cannot judge this lumbar imaging order: the onset of the back or leg pain is not recorded',
-          guidance: [
-            `Record the onset date. Under ${facts.settings.conservativeWindowWeeks} weeks without red flags, imaging is usually not appropriate; after that it may be.`,
-          ],
+          summary: TOPICS['insufficient-data'].summary('onset-unknown'),
+          guidance: TOPICS['insufficient-data'].guidance('onset-unknown', { window: facts.settings.conservativeWindowWeeks }),
           fired: facts.fired('LBP', 'LEG', 'ARM'),
-          notes: [durationNote(facts), 'No low-value rating is given on a guessed duration.'],
+          notes: [durationNote(facts), TOPICS['insufficient-data'].note('guessed-duration')],
         };
       }
       return undefined;
@@ -486,34 +430,24 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'child-back-pain': {
-    row: 'P1',
-    topic: 'child-back-pain',
-    indicator: 'info',
-    sources: ['ACR-CHILD'],
+    ...topicFields('child-back-pain'),
     phase: 3,
     reads: ['LBP', 'LEG', 'ARM'],
     evaluate(facts) {
       if (!facts.child || (!facts.episode.present && facts.reviewedImaging.length === 0)) return undefined;
       const radicular = facts.has('LEG') || facts.has('ARM');
+      const values = { age: facts.ageYears ?? 'under 18', 'adult-age': facts.settings.adultMinimumAge };
+      const variant = radicular ? 'radicular' : 'default';
       return {
-        summary: `Back pain in a child (age ${facts.ageYears ?? 'under 18'}): adult imaging rules do not apply${radicular ? '; radicular pain needs specialist assessment' : ''}`,
-        guidance: [
-          radicular
-            ? 'Radicular (leg or arm) pain is uncommon in a child and warrants specialist assessment (paediatric orthopaedics or spine); ACR Back Pain—Child guides imaging.'
-            : 'Persistent or night pain, fever, weight loss or neurological signs in a child warrant specialist assessment; ACR Back Pain—Child guides imaging.',
-          'Red flags are checked as for adults; see any other card.',
-          `The adult low-value and conservative-care rules (Choosing Wisely, ACR low back pain, HEDIS 18–75, CMS166 18–50) are not applied under ${facts.settings.adultMinimumAge}.`,
-        ],
+        summary: TOPICS['child-back-pain'].summary(variant, values),
+        guidance: TOPICS['child-back-pain'].guidance(variant, values),
         fired: facts.fired('LBP', 'LEG', 'ARM'),
       };
     },
   },
 
   'conservative-care': {
-    row: 'D8',
-    topic: 'conservative-care',
-    indicator: 'info',
-    sources: ['ACP17', 'NG59', 'S0', 'S2'],
+    ...topicFields('conservative-care'),
     phase: 4,
     reads: RED_FLAG_FINDINGS,
     evaluate(facts, firedBefore) {

@@ -1,0 +1,215 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { CARD_TOPICS, type CardTopic, type DecisionRowId, type Indicator } from '../../src/cards/recommendation.js';
+import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+
+/**
+ * One data file per card topic (hooks/topics/<topic code>.yaml): its decision row, default indicator,
+ * sources, override reasons and the wording of its card as templates. The predicates in table.ts and
+ * mimickers.ts decide whether a card fires and which variant it shows; the words are here, so an
+ * informaticist changes a card's wording, sources or indicator without touching TypeScript.
+ *
+ * Templates name what the predicate fills in braces (`{regions}`, `{window}`). `{labs}` and
+ * `{labs|glucose}` are left for the renderer, which names the labs the card actually offers
+ * (src/cards/render.ts). A placeholder the topic does not provide, a missing variant or an extra one
+ * stops the load with a KnowledgeFileError naming the file and the place in it.
+ */
+
+/** What the code of one topic provides and asks for: the file must match it exactly. */
+export interface TopicContract {
+  /** Placeholders the predicate fills; `labs` is always allowed (the renderer fills it). */
+  placeholders: readonly string[];
+  summary: readonly string[];
+  guidance: readonly string[];
+  notes?: readonly string[];
+}
+
+const DEFAULT: readonly string[] = ['default'];
+const NO_TEXT: TopicContract = { placeholders: [], summary: [], guidance: [] };
+
+/**
+ * The variants each predicate picks from and the values it fills. Changing this is a code change
+ * (a new branch in a predicate); changing the words of an existing variant is not.
+ */
+export const TOPIC_CONTRACTS: Readonly<Record<CardTopic, TopicContract>> = {
+  'cauda-equina': { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
+  myelopathy: { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
+  'motor-deficit': { placeholders: ['regions'], summary: ['one-limb', 'arm-and-leg'], guidance: DEFAULT, notes: ['level-unclear'] },
+  'malignancy-suspected': {
+    placeholders: ['regions', 'findings', 'count'],
+    summary: ['default', 'myeloma-named', 'myeloma-counted'],
+    guidance: ['default', 'myeloma-addition', 'myeloma-only'],
+    notes: ['myeloma-labs-in-words'],
+  },
+  'infection-suspected': { placeholders: ['regions'], summary: ['default', 'epidural-abscess'], guidance: ['default', 'epidural-abscess'] },
+  'elevated-risk': {
+    placeholders: ['reassess', 'factors', 'count'],
+    summary: ['named', 'counted', 'fracture-risk-only', 'prior-lumbar-surgery'],
+    guidance: ['default', 'labs', 'conservative-trial', 'recent-spinal-procedure', 'prior-lumbar-surgery'],
+    notes: ['fever-held-back'],
+  },
+  'bilateral-radiculopathy': { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
+  // D8, D9, D10 and M3 still build their words in TypeScript (hooks/rules/README.md says why).
+  'conservative-care': NO_TEXT,
+  'persistent-radiculopathy': NO_TEXT,
+  'low-value-imaging': NO_TEXT,
+  'insufficient-data': {
+    placeholders: ['window'],
+    summary: ['no-indication', 'onset-unknown'],
+    guidance: ['no-indication', 'onset-unknown'],
+    notes: ['no-indication', 'guessed-duration'],
+  },
+  'vascular-emergency': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: DEFAULT },
+  'possible-aaa': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: DEFAULT },
+  'dvt-suspected': NO_TEXT,
+  'vascular-claudication': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: DEFAULT },
+  'spinal-stenosis': { placeholders: ['window', 'weeks'], summary: DEFAULT, guidance: DEFAULT, notes: ['long-standing'] },
+  'neuropathy-workup': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: ['no-hba1c', 'no-vitamin-b12', 'bilateral'] },
+  'hip-pathology': { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
+  'child-back-pain': { placeholders: ['age', 'adult-age'], summary: ['default', 'radicular'], guidance: ['default', 'radicular'] },
+};
+
+const DECISION_ROWS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8', 'D9', 'D10', 'D13', 'M1', 'M2', 'M3', 'M4', 'M5', 'M7', 'M8', 'P1'] as const satisfies readonly DecisionRowId[];
+
+const TopicFileSchema = z.strictObject({
+  code: z.enum(CARD_TOPICS),
+  row: z.enum(DECISION_ROWS),
+  indicator: z.enum(['info', 'warning', 'critical']),
+  sources: z.array(z.string().regex(/^[A-Z0-9-]+$/)).min(1),
+  overrideReasons: z.array(z.string().regex(/^[a-z0-9-]+$/)).default([]),
+  summary: z.record(z.string(), z.string().min(1).max(300)).default({}),
+  guidance: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
+  notes: z.record(z.string(), z.string().min(1)).default({}),
+});
+
+export type TopicFile = z.infer<typeof TopicFileSchema>;
+
+export type TemplateValues = Readonly<Record<string, string | number>>;
+
+/** A topic as the predicates use it: its fixed fields, and its templates filled with their values. */
+export interface TopicKnowledge {
+  code: CardTopic;
+  row: DecisionRowId;
+  indicator: Indicator;
+  sources: readonly string[];
+  overrideReasons: readonly string[];
+  summary(variant: string, values?: TemplateValues): string;
+  guidance(variant: string, values?: TemplateValues): string[];
+  note(variant: string, values?: TemplateValues): string;
+}
+
+/** `{name}`; `{labs}` and `{labs|...}` belong to the renderer and pass through untouched. */
+const PLACEHOLDER = /\{([^{}|]*)(\|[^{}]*)?\}/g;
+const RENDERER_PLACEHOLDERS = new Set(['labs']);
+
+function fieldPath(parts: readonly PropertyKey[]): string {
+  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
+}
+
+function checkVariants(file: string, section: 'summary' | 'guidance' | 'notes', have: Record<string, unknown>, want: readonly string[]): void {
+  for (const v of want) if (!(v in have)) throw new KnowledgeFileError(file, `${section}.${v}`, `missing: the rule shows this ${section === 'notes' ? 'note' : section} variant`);
+  for (const v of Object.keys(have)) {
+    if (!want.includes(v)) throw new KnowledgeFileError(file, `${section}.${v}`, `unknown variant; this topic has ${want.length ? want.join(', ') : 'none'}`);
+  }
+}
+
+function checkPlaceholders(file: string, where: string, text: string, allowed: readonly string[]): void {
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    const name = m[1] ?? '';
+    if (RENDERER_PLACEHOLDERS.has(name)) continue;
+    if (m[2] !== undefined || !allowed.includes(name)) {
+      const known = ['labs', ...allowed].map((p) => `{${p}}`).join(', ');
+      throw new KnowledgeFileError(file, where, `unknown placeholder "${m[0]}"; this topic fills ${known}`);
+    }
+  }
+}
+
+function fill(file: string, where: string, template: string, values: TemplateValues): string {
+  return template.replace(PLACEHOLDER, (whole, name: string, tail: string | undefined) => {
+    if (tail !== undefined || RENDERER_PLACEHOLDERS.has(name)) return whole;
+    const value = values[name];
+    // The contract check at load makes this a programming error in a predicate, never a file error.
+    if (value === undefined) throw new Error(`${file}: ${where}: the rule did not fill {${name}}`);
+    return String(value);
+  });
+}
+
+function compileTopic(file: string, data: TopicFile, contract: TopicContract): TopicKnowledge {
+  checkVariants(file, 'summary', data.summary, contract.summary);
+  checkVariants(file, 'guidance', data.guidance, contract.guidance);
+  checkVariants(file, 'notes', data.notes, contract.notes ?? []);
+  for (const [v, text] of Object.entries(data.summary)) checkPlaceholders(file, `summary.${v}`, text, contract.placeholders);
+  for (const [v, lines] of Object.entries(data.guidance)) lines.forEach((text, i) => checkPlaceholders(file, `guidance.${v}[${i}]`, text, contract.placeholders));
+  for (const [v, text] of Object.entries(data.notes)) checkPlaceholders(file, `notes.${v}`, text, contract.placeholders);
+  return {
+    code: data.code,
+    row: data.row,
+    indicator: data.indicator,
+    sources: data.sources,
+    overrideReasons: data.overrideReasons,
+    summary: (v, values = {}) => fill(file, `summary.${v}`, data.summary[v] ?? '', values),
+    guidance: (v, values = {}) => (data.guidance[v] ?? []).map((line, i) => fill(file, `guidance.${v}[${i}]`, line, values)),
+    note: (v, values = {}) => fill(file, `notes.${v}`, data.notes[v] ?? '', values),
+  };
+}
+
+/** hooks/topics at the repository root: two folders above this file, three once built into dist/. */
+export function defaultTopicsDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const up = here.includes(`${path.sep}dist${path.sep}`) ? ['..', '..', '..'] : ['..'];
+  return path.resolve(here, ...up, up.length === 1 ? 'topics' : path.join('hooks', 'topics'));
+}
+
+function readTopicFile(dir: string, topic: CardTopic): TopicKnowledge {
+  const relative = `${topic}.yaml`;
+  const file = `${path.basename(path.resolve(dir))}/${relative}`;
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, relative), 'utf8');
+  } catch (err) {
+    throw new KnowledgeFileError(file, '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new KnowledgeFileError(file, '(file)', `not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const parsed = TopicFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const [first, ...rest] = parsed.error.issues;
+    const reason = [first?.message ?? 'invalid', ...rest.map((i) => `${fieldPath(i.path)}: ${i.message}`)].join('; ');
+    throw new KnowledgeFileError(file, first ? fieldPath(first.path) : '(root)', reason);
+  }
+  // The file name is the topic code, so a card's source.topic.code finds its file in one step.
+  if (parsed.data.code !== topic) throw new KnowledgeFileError(file, 'code', `"${parsed.data.code}" does not match the file name "${topic}"`);
+  return compileTopic(file, parsed.data, TOPIC_CONTRACTS[topic]);
+}
+
+/** Reads and checks every topic file of `dir`; one file per card topic, no more, no fewer. */
+export function loadTopics(dir: string): Readonly<Record<CardTopic, TopicKnowledge>> {
+  const out = {} as Record<CardTopic, TopicKnowledge>;
+  for (const topic of CARD_TOPICS) out[topic] = readTopicFile(dir, topic);
+  for (const name of readdirSync(dir)) {
+    const code = name.replace(/\.ya?ml$/, '');
+    if (code !== name && !(CARD_TOPICS as readonly string[]).includes(code)) {
+      throw new KnowledgeFileError(`${path.basename(path.resolve(dir))}/${name}`, '(file)', 'not a card topic of docs/clinical-rules.md (Card topics): the file name must be the topic code');
+    }
+  }
+  return out;
+}
+
+/**
+ * The shipped topic files, read when the rule table is first imported (like hooks/prefetch.ts reads
+ * the mappings): a broken file stops startup with its name and the place in it.
+ */
+export const TOPICS: Readonly<Record<CardTopic, TopicKnowledge>> = loadTopics(defaultTopicsDir());
+
+/** The fields of a DecisionRule that come from its topic file. */
+export function topicFields(topic: CardTopic): { row: DecisionRowId; topic: CardTopic; indicator: Indicator; sources: string[] } {
+  const t = TOPICS[topic];
+  return { row: t.row, topic, indicator: t.indicator, sources: [...t.sources] };
+}
