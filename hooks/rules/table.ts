@@ -9,7 +9,8 @@ import { TOPICS, topicFields } from './topics.js';
 
 /**
  * Decision table (b) of docs/clinical-rules.md, keyed by card topic (section (d)): to find the rule behind
- * a card, look up its `source.topic.code` here. Rows D11, D12 and D14 produce no card of their own;
+ * a card, look up its `source.topic.code` here and its row, indicator, sources and words in
+ * hooks/topics/<code>.yaml. Rows D11, D12 and D14 produce no card of their own;
  * they are the conditions under which D10 is withheld (D11, D12) and no row fires at all (D14).
  */
 
