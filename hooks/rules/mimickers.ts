@@ -184,25 +184,18 @@ export const MIMICKER_RULES = {
       const wells = wellsFromRecord(facts);
       const likely = wells.score >= 2;
       const ddimer = facts.finding('DDIMER');
-      const guidance = likely
-        ? [
-            `Wells score at least ${wells.score} from the record: DVT likely. Proximal leg vein ultrasound within 4 hours; if it cannot be done in 4 hours, D-dimer and interim anticoagulation.`,
-            'If the ultrasound is negative: D-dimer, and repeat the ultrasound in 6–8 days if the D-dimer is positive.',
-          ]
-        : [
-            `Wells score ${wells.score} from the record: complete the examination items below. Score 2 or more: proximal leg vein ultrasound within 4 hours; 1 or less: D-dimer, then ultrasound if it is positive.`,
-          ];
-      guidance.push('This leg pain needs a vascular answer before it is treated as sciatica.');
+      const topic = TOPICS['dvt-suspected'];
+      const guidance = topic.guidance(likely ? 'likely' : 'unlikely', { score: wells.score });
       const notes = [
-        `Wells items found in the record: ${wells.counted.length > 0 ? wells.counted.join('; ') : 'none'}.`,
-        `Wells items not in the record (examine): ${wells.unknown.join('; ')}.`,
+        topic.note('wells-found', { items: wells.counted.length > 0 ? wells.counted.join('; ') : topic.phrase('no-items') }),
+        topic.note('wells-not-found', { items: wells.unknown.join('; ') }),
       ];
-      if (ddimer.state === 'present') notes.push('A recent D-dimer is raised: proximal leg vein ultrasound.');
-      else if (ddimer.state === 'unknown') notes.push('No D-dimer in the last 7 days.');
+      if (ddimer.state === 'present') notes.push(topic.note('d-dimer-raised'));
+      else if (ddimer.state === 'unknown') notes.push(topic.note('d-dimer-missing'));
       // Unlikely: the D-dimer decides. Likely: it is the fallback when the scan cannot be done in 4 hours.
       const orders: OrderNeed[] = ddimer.state === 'present' ? [] : [{ key: 'd-dimer', priority: 'urgent', recommended: !likely }];
       return {
-        summary: `Possible deep vein thrombosis: leg pain with swelling and ${RISK_SHORT[risk[0] ?? 'ACTIVECA']}; ${ddimer.state === 'present' ? 'raised D-dimer: proximal leg vein ultrasound' : 'Wells score, then D-dimer or ultrasound'}`,
+        summary: topic.summary(ddimer.state === 'present' ? 'd-dimer-raised' : 'default', { risk: RISK_SHORT[risk[0] ?? 'ACTIVECA'] }),
         guidance,
         fired: facts.fired('LEGSWELL', 'LIMBPAIN', 'LEG', ...risk, 'DDIMER'),
         notes,

@@ -52,20 +52,12 @@ function referral(priority: OrderPriority, recommended = true): OrderNeed {
   return { key: 'referral-spine-surgery', priority, recommended };
 }
 
-function analgesicAdvice(settings: RuleSettings): string {
-  return settings.firstLineAnalgesic === 'nsaid-first'
-    ? 'NSAID first (e.g. ibuprofen, naproxen); acetaminophen alone only if NSAIDs are contraindicated, as it is not effective on its own. No systemic steroids.'
-    : 'NSAID or acetaminophen for pain relief. No systemic steroids.';
-}
-
-/** Conservative-care guidance, shared by D8 and D10 (spec: "delete draft + D8"). */
+/** Conservative-care guidance (hooks/topics/conservative-care.yaml), shared by D8 and D10 (spec: "delete draft + D8"). */
 function conservativeGuidance(settings: RuleSettings): string[] {
-  return [
-    'Stay active and avoid bed rest.',
-    analgesicAdvice(settings),
-    'Heat, massage or spinal manipulation; refer to physiotherapy.',
-    `Reassess in ${settings.reassessWeeks}–${Math.max(settings.reassessWeeks, settings.conservativeWindowWeeks)} weeks, or at once if weakness, bladder or bowel change, saddle numbness or fever appear.`,
-  ];
+  return TOPICS['conservative-care'].guidance(settings.firstLineAnalgesic, {
+    reassess: settings.reassessWeeks,
+    'reassess-until': Math.max(settings.reassessWeeks, settings.conservativeWindowWeeks),
+  });
 }
 
 function durationNote(facts: Facts): string {
@@ -334,25 +326,24 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (flags.note) notes.push(flags.note);
       const unchecked = uncheckedRedFlags(facts);
       if (unchecked) notes.push(unchecked.line);
-      if (hasSevereP(facts)) notes.push(`Pain score at or above ${facts.settings.severePainScore}/10: severe.`);
+      const topic = TOPICS['persistent-radiculopathy'];
+      if (hasSevereP(facts)) notes.push(topic.note('severe-pain', { 'severe-score': facts.settings.severePainScore }));
       const trial = trialNote(facts);
       if (trial) notes.push(trial);
       // An MRI of every region already done in this episode (or recently) leads the card: review it, do not repeat it.
       const done = regions.map((r) => recentStudy(facts, r, 'MR'));
       const allDone = done.length > 0 && done.every((p) => p !== undefined);
+      const variant = allDone ? 'mri-done' : 'mri-advised';
+      const values = {
+        window: facts.settings.conservativeWindowWeeks,
+        'red-flags': unchecked ? `${flags.phrase} ${topic.phrase('not-all-checked')}` : flags.phrase,
+        regions: regionText(regions),
+        dates: done.map((p) => p?.date.slice(0, 10)).join(', '),
+        studies: done.map((p) => (p ? studyText(p) : '')).join('; '),
+      };
       const outcome: RowOutcome = {
-        summary: allDone
-          ? `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, ${flags.phrase}${unchecked ? ' on record' : ''}: MRI done ${done.map((p) => p?.date.slice(0, 10)).join(', ')}; review the report, refer if surgery or injection is considered`
-          : `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, ${flags.phrase}${unchecked ? ' on record' : ''}: MRI ${regionText(regions)} spine if surgery or injection is considered`,
-        guidance: allDone
-          ? [
-              `Review the MRI already done (${done.map((p) => (p ? studyText(p) : '')).join('; ')}); a repeat is not needed unless the symptoms have changed.`,
-              'Refer to a spine specialist if surgery or injection is being considered.',
-            ]
-          : [
-              `MRI ${regionText(regions)} spine without contrast is reasonable if the patient is a candidate for surgery or injection.`,
-              'Refer to a spine specialist.',
-            ],
+        summary: topic.summary(variant, values),
+        guidance: topic.guidance(variant, values),
         fired: facts.fired('LEG', 'ARM', 'LBP', 'PAIN', 'TRIAL'),
         notes,
         orders: [...mri(regions, 'wo', 'routine', false), referral('routine', false)],
@@ -381,22 +372,25 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (flags.note) notes.push(flags.note);
       const unchecked = uncheckedRedFlags(facts);
       if (unchecked) notes.push(unchecked.line);
-      if (facts.has('AGE50')) notes.push('Age over 50 alone does not make imaging appropriate (ACP 2007; HEDIS spans ages 18–75).');
+      const topic = TOPICS['low-value-imaging'];
+      if (facts.has('AGE50')) notes.push(topic.note('age-over-50'));
       const withdrawable = drafts.filter((d) => d.resourceId !== undefined);
-      for (const d of drafts) if (!d.resourceId) notes.push(`The draft "${d.display}" has no id: withdraw it by hand.`);
+      for (const d of drafts) if (!d.resourceId) notes.push(topic.note('draft-without-id', { draft: d.display }));
       const modality = drafts[0]?.modality;
-      const what = drafts.length === 1 && modality ? `the draft lumbar ${MODALITY_WORDS[modality] ?? modality}` : 'the draft lumbar imaging';
+      const values = {
+        'red-flags': flags.phrase,
+        checked: topic.phrase(unchecked ? 'not-all-checked' : 'checked'),
+        window: facts.settings.conservativeWindowWeeks,
+        imaging: drafts.length === 1 && modality ? (MODALITY_WORDS[modality] ?? modality) : topic.phrase('several-drafts'),
+      };
       return {
-        summary: `Low-value imaging: ${flags.phrase} ${unchecked ? 'on record' : 'found'} and pain under ${facts.settings.conservativeWindowWeeks} weeks; consider withdrawing ${what}`,
-        guidance: [
-          `Consider withdrawing the draft: imaging in the first ${facts.settings.conservativeWindowWeeks} weeks of back pain without red flags does not improve outcomes (Choosing Wisely; ACR Appropriateness Criteria; HEDIS).`,
-          ...conservativeGuidance(facts.settings),
-        ],
+        summary: topic.summary('default', values),
+        guidance: [...topic.guidance('default', values), ...conservativeGuidance(facts.settings)],
         fired: facts.fired('LBP', 'LEG', 'AGE50'),
         notes,
         withdraw: withdrawable,
         orders: physiotherapyUnlessTried(facts),
-        overrideReasons: [...TOPICS['low-value-imaging'].overrideReasons],
+        overrideReasons: [...topic.overrideReasons],
       };
     },
   },
@@ -467,28 +461,34 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (flags.note) notes.push(flags.note);
       const unchecked = uncheckedRedFlags(facts);
       if (unchecked) notes.push(unchecked.line);
-      if (ep.weeks === undefined) notes.push(`This advice assumes an episode under ${window} weeks; if it has lasted longer, reassess for persistent radiculopathy.`);
+      const topic = TOPICS['conservative-care'];
+      if (ep.weeks === undefined) notes.push(topic.note('duration-assumed', { window }));
       if (lateWithoutTrial && trial) notes.push(trial);
       const extraSources: string[] = [];
       const cervicalDraft = facts.reviewedImaging.some((d) => d.region === 'cervical' && d.modality === 'MR');
       if (cervicalDraft && facts.has('ARM') && !facts.has('LEG')) {
         // D12: cervical radiculopathy MRI is not low value (ACR cervical); never apply the lumbar 6-week rule.
-        notes.push('The draft cervical MRI is not rated low value: ACR rates MRI usually appropriate for new or increasing cervical radiculopathy.');
+        notes.push(topic.note('cervical-draft'));
         extraSources.push('ACR-CERVICAL');
       }
       if (lateWithoutTrial) extraSources.push('ACR-LBP');
       // The lumbar 6-week imaging rule is never applied to cervical radiculopathy (ACR cervical).
       const armOnly = facts.has('ARM') && !facts.has('LBP') && !facts.has('LEG');
       if (armOnly && !extraSources.includes('ACR-CERVICAL')) {
-        notes.push('Arm radiation only: the lumbar 6-week imaging rule does not apply; ACR rates cervical MRI usually appropriate for new or increasing radiculopathy.');
+        notes.push(topic.note('arm-only'));
         extraSources.push('ACR-CERVICAL');
       }
-      const analgesic = facts.settings.firstLineAnalgesic === 'nsaid-first' ? 'NSAID first' : 'analgesia';
+      const values = {
+        // Capitalised: it opens the summary ("No red flags", "No spinal red flag").
+        'red-flags': flags.phrase.charAt(0).toUpperCase() + flags.phrase.slice(1),
+        checked: unchecked ? topic.phrase('not-all-checked', { count: unchecked.count }) : topic.phrase('checked'),
+        analgesic: topic.phrase(facts.settings.firstLineAnalgesic === 'nsaid-first' ? 'analgesic-nsaid-first' : 'analgesic-any'),
+        reassess: facts.settings.reassessWeeks,
+        window,
+      };
       return {
-        summary: lateWithoutTrial
-          ? 'No conservative care on record: try NSAID, physiotherapy and activity before imaging'
-          : `${flags.note ? 'No spinal red flag' : 'No red flags'} ${unchecked ? `on record (${unchecked.count} not checked)` : 'found'}: conservative care (stay active, ${analgesic}, heat, physio)${armOnly ? `; reassess in ${facts.settings.reassessWeeks}–${window} weeks` : '; no imaging now'}`,
-        guidance: [...conservativeGuidance(facts.settings), ...(early && !armOnly ? [`No lumbar imaging in the first ${window} weeks without red flags.`] : [])],
+        summary: topic.summary(lateWithoutTrial ? 'no-trial' : armOnly ? 'arm-only' : 'default', values),
+        guidance: [...conservativeGuidance(facts.settings), ...(early && !armOnly ? topic.guidance('no-early-imaging', { window }) : [])],
         fired: facts.fired('LBP', 'LEG', 'ARM', 'PAIN', 'TRIAL'),
         notes,
         orders: physiotherapyUnlessTried(facts),

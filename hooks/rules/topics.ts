@@ -25,10 +25,11 @@ export interface TopicContract {
   summary: readonly string[];
   guidance: readonly string[];
   notes?: readonly string[];
+  /** Short words the predicate picks between and puts into a placeholder ("found" / "on record"). */
+  phrases?: readonly string[];
 }
 
 const DEFAULT: readonly string[] = ['default'];
-const NO_TEXT: TopicContract = { placeholders: [], summary: [], guidance: [] };
 
 /**
  * The variants each predicate picks from and the values it fills. Changing this is a code change
@@ -52,10 +53,27 @@ export const TOPIC_CONTRACTS: Readonly<Record<CardTopic, TopicContract>> = {
     notes: ['fever-held-back'],
   },
   'bilateral-radiculopathy': { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
-  // D8, D9, D10 and M3 still build their words in TypeScript (hooks/rules/README.md says why).
-  'conservative-care': NO_TEXT,
-  'persistent-radiculopathy': NO_TEXT,
-  'low-value-imaging': NO_TEXT,
+  'conservative-care': {
+    placeholders: ['red-flags', 'checked', 'analgesic', 'reassess', 'reassess-until', 'window', 'count'],
+    summary: ['default', 'arm-only', 'no-trial'],
+    guidance: ['nsaid-first', 'nsaid-or-acetaminophen', 'no-early-imaging'],
+    notes: ['duration-assumed', 'cervical-draft', 'arm-only'],
+    phrases: ['checked', 'not-all-checked', 'analgesic-nsaid-first', 'analgesic-any'],
+  },
+  'persistent-radiculopathy': {
+    placeholders: ['window', 'red-flags', 'regions', 'dates', 'studies', 'severe-score'],
+    summary: ['mri-advised', 'mri-done'],
+    guidance: ['mri-advised', 'mri-done'],
+    notes: ['severe-pain'],
+    phrases: ['not-all-checked'],
+  },
+  'low-value-imaging': {
+    placeholders: ['red-flags', 'checked', 'window', 'imaging', 'draft'],
+    summary: DEFAULT,
+    guidance: DEFAULT,
+    notes: ['age-over-50', 'draft-without-id'],
+    phrases: ['checked', 'not-all-checked', 'several-drafts'],
+  },
   'insufficient-data': {
     placeholders: ['window'],
     summary: ['no-indication', 'onset-unknown'],
@@ -64,7 +82,13 @@ export const TOPIC_CONTRACTS: Readonly<Record<CardTopic, TopicContract>> = {
   },
   'vascular-emergency': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: DEFAULT },
   'possible-aaa': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: DEFAULT },
-  'dvt-suspected': NO_TEXT,
+  'dvt-suspected': {
+    placeholders: ['risk', 'score', 'items'],
+    summary: ['default', 'd-dimer-raised'],
+    guidance: ['likely', 'unlikely'],
+    notes: ['wells-found', 'wells-not-found', 'd-dimer-raised', 'd-dimer-missing'],
+    phrases: ['no-items'],
+  },
   'vascular-claudication': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: DEFAULT },
   'spinal-stenosis': { placeholders: ['window', 'weeks'], summary: DEFAULT, guidance: DEFAULT, notes: ['long-standing'] },
   'neuropathy-workup': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: ['no-hba1c', 'no-vitamin-b12', 'bilateral'] },
@@ -83,6 +107,7 @@ const TopicFileSchema = z.strictObject({
   summary: z.record(z.string(), z.string().min(1).max(300)).default({}),
   guidance: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
   notes: z.record(z.string(), z.string().min(1)).default({}),
+  phrases: z.record(z.string(), z.string().min(1).max(80)).default({}),
 });
 
 export type TopicFile = z.infer<typeof TopicFileSchema>;
@@ -99,6 +124,7 @@ export interface TopicKnowledge {
   summary(variant: string, values?: TemplateValues): string;
   guidance(variant: string, values?: TemplateValues): string[];
   note(variant: string, values?: TemplateValues): string;
+  phrase(variant: string, values?: TemplateValues): string;
 }
 
 /** `{name}`; `{labs}` and `{labs|...}` belong to the renderer and pass through untouched. */
@@ -109,8 +135,8 @@ function fieldPath(parts: readonly PropertyKey[]): string {
   return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
 }
 
-function checkVariants(file: string, section: 'summary' | 'guidance' | 'notes', have: Record<string, unknown>, want: readonly string[]): void {
-  for (const v of want) if (!(v in have)) throw new KnowledgeFileError(file, `${section}.${v}`, `missing: the rule shows this ${section === 'notes' ? 'note' : section} variant`);
+function checkVariants(file: string, section: 'summary' | 'guidance' | 'notes' | 'phrases', have: Record<string, unknown>, want: readonly string[]): void {
+  for (const v of want) if (!(v in have)) throw new KnowledgeFileError(file, `${section}.${v}`, `missing: the rule uses this ${section} variant`);
   for (const v of Object.keys(have)) {
     if (!want.includes(v)) throw new KnowledgeFileError(file, `${section}.${v}`, `unknown variant; this topic has ${want.length ? want.join(', ') : 'none'}`);
   }
@@ -143,7 +169,9 @@ function compileTopic(file: string, data: TopicFile, contract: TopicContract): T
   checkVariants(file, 'notes', data.notes, contract.notes ?? []);
   for (const [v, text] of Object.entries(data.summary)) checkPlaceholders(file, `summary.${v}`, text, contract.placeholders);
   for (const [v, lines] of Object.entries(data.guidance)) lines.forEach((text, i) => checkPlaceholders(file, `guidance.${v}[${i}]`, text, contract.placeholders));
+  checkVariants(file, 'phrases', data.phrases, contract.phrases ?? []);
   for (const [v, text] of Object.entries(data.notes)) checkPlaceholders(file, `notes.${v}`, text, contract.placeholders);
+  for (const [v, text] of Object.entries(data.phrases)) checkPlaceholders(file, `phrases.${v}`, text, contract.placeholders);
   return {
     code: data.code,
     row: data.row,
@@ -153,6 +181,7 @@ function compileTopic(file: string, data: TopicFile, contract: TopicContract): T
     summary: (v, values = {}) => fill(file, `summary.${v}`, data.summary[v] ?? '', values),
     guidance: (v, values = {}) => (data.guidance[v] ?? []).map((line, i) => fill(file, `guidance.${v}[${i}]`, line, values)),
     note: (v, values = {}) => fill(file, `notes.${v}`, data.notes[v] ?? '', values),
+    phrase: (v, values = {}) => fill(file, `phrases.${v}`, data.phrases[v] ?? '', values),
   };
 }
 
