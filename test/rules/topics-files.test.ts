@@ -111,3 +111,17 @@ describe('hooks/topics and the published code system', () => {
     expect(published).toEqual(files);
   });
 });
+
+describe('mappings/codesystems/card-topic.json against the topic files', () => {
+  it('a card-topic.json that disagrees with a topic file stops the load, naming the concept', async () => {
+    const mappings = path.join(path.dirname(dir), 'mappings');
+    await cp(MAPPINGS_DIR, mappings, { recursive: true });
+    const file = path.join(mappings, 'codesystems/card-topic.json');
+    const cs = JSON.parse(await readFile(file, 'utf8')) as { concept: { code: string; property: { code: string; valueCode?: string }[] }[] };
+    const i = cs.concept.findIndex((c) => c.code === 'myelopathy');
+    const prop = cs.concept[i]?.property.find((p) => p.code === 'indicator');
+    if (prop) prop.valueCode = 'warning';
+    await writeFile(file, JSON.stringify(cs));
+    await expect(loadRuleKnowledge(mappings)).rejects.toMatchObject({ file: 'mappings/codesystems/card-topic.json', path: `concept[${i}].property(indicator)` });
+  });
+});
