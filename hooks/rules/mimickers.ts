@@ -67,8 +67,6 @@ function staticText(topic: CardTopic): Pick<RowOutcome, 'summary' | 'guidance' |
   return { summary: t.summary('default'), guidance: t.guidance('default'), ...(TOPIC_CONTRACTS[topic].notes?.includes('default') ? { notes: [t.note('default')] } : {}) };
 }
 
-const labs = (keys: string[], priority: OrderNeed['priority']): OrderNeed[] => keys.map((key) => ({ key, priority, recommended: true }));
-
 const RISK_SHORT: Record<'ACTIVECA' | 'RECENTSURG' | 'PRIORVTE' | 'ESTROGEN', string> = {
   ACTIVECA: 'active cancer',
   RECENTSURG: 'recent surgery or immobility',
@@ -133,7 +131,7 @@ export function myelomaOnlyOutcome(facts: Facts, fired: FiredFinding[]): RowOutc
     guidance: topic.guidance('myeloma-only'),
     fired: [...fired, ...facts.fired('LBP', 'FLANK', 'LEG')],
     notes: [topic.note('myeloma-labs-in-words')],
-    orders: labs(['esr', 'cbc'], 'urgent'),
+    orders: topic.orders('myeloma-only'),
   };
 }
 
@@ -260,8 +258,8 @@ export const MIMICKER_RULES = {
         notes,
         // A result in the last 12 months is shown instead of ordered again.
         orders: [
-          ...(facts.has('HBA1C') ? [] : labs(['hba1c'], 'routine')),
-          ...(facts.has('B12') ? [] : labs(['vitamin-b12'], 'routine')),
+          ...(facts.has('HBA1C') ? [] : TOPICS['neuropathy-workup'].orders('hba1c')),
+          ...(facts.has('B12') ? [] : TOPICS['neuropathy-workup'].orders('vitamin-b12')),
         ],
       };
     },

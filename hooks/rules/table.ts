@@ -1,5 +1,5 @@
 import type { FindingId, SpinalRegion } from '../../src/findings/types.js';
-import type { CardTopic, OrderPriority } from '../../src/cards/recommendation.js';
+import type { CardTopic } from '../../src/cards/recommendation.js';
 import type { RuleSettings } from '../settings.js';
 import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
@@ -35,21 +35,12 @@ function painRegions(facts: Facts): SpinalRegion[] {
   return facts.episode.symptomRegions.length > 0 ? facts.episode.symptomRegions : ['lumbar'];
 }
 
-function mri(regions: readonly SpinalRegion[], contrast: 'wo' | 'wwo', priority: OrderPriority, recommended = true): OrderNeed[] {
-  return regions.map((region) => ({
+/** A topic's orders (hooks/topics/<topic>.yaml), one MRI per region where its key says `{region}`. */
+function ordersOf(topic: CardTopic, variant: string, regions: readonly SpinalRegion[] = []): OrderNeed[] {
+  return TOPICS[topic].orders(variant, regions).map((o) =>
     // The catalog has no thoracic WO+W study; the WO study is the nearest and is flagged by the radiologist.
-    key: region === 'thoracic' ? 'mri-thoracic-wo' : `mri-${region}-${contrast}`,
-    priority,
-    recommended,
-  }));
-}
-
-function labs(keys: string[], priority: OrderPriority): OrderNeed[] {
-  return keys.map((key) => ({ key, priority, recommended: true }));
-}
-
-function referral(priority: OrderPriority, recommended = true): OrderNeed {
-  return { key: 'referral-spine-surgery', priority, recommended };
+    o.key === 'mri-thoracic-wwo' ? { ...o, key: 'mri-thoracic-wo' } : o,
+  );
 }
 
 /** Conservative-care guidance (hooks/topics/conservative-care.yaml), shared by D8 and D10 (spec: "delete draft + D8"). */
@@ -128,7 +119,7 @@ function priorLumbarSurgeryOnly(facts: Facts, factors: readonly FindingId[]): Ro
     summary: TOPICS['elevated-risk'].summary('prior-lumbar-surgery'),
     guidance: TOPICS['elevated-risk'].guidance('prior-lumbar-surgery'),
     fired: facts.fired('FXRISK', 'LBP', 'LEG', 'ARM'),
-    orders: [...mri(['lumbar'], 'wwo', 'routine', false)],
+    orders: ordersOf('elevated-risk', 'prior-lumbar-surgery'),
   };
 }
 
@@ -150,7 +141,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         summary: TOPICS['cauda-equina'].summary('default'),
         guidance: TOPICS['cauda-equina'].guidance('default'),
         fired: facts.fired(...ids),
-        orders: [...mri(['lumbar'], 'wo', 'stat'), referral('stat')],
+        orders: ordersOf('cauda-equina', 'default'),
       };
     },
   },
@@ -165,7 +156,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         summary: TOPICS.myelopathy.summary('default'),
         guidance: TOPICS.myelopathy.guidance('default'),
         fired: facts.fired('MYELO', 'ARM', 'LEG'),
-        orders: [...mri(['cervical'], 'wo', 'urgent'), referral('urgent')],
+        orders: ordersOf('myelopathy', 'default'),
       };
     },
   },
@@ -189,7 +180,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         guidance: topic.guidance('default', values),
         fired: facts.fired('MOTOR', 'LBP', 'LEG', 'ARM'),
         notes,
-        orders: [...mri(regions, 'wo', 'urgent'), referral('urgent')],
+        orders: ordersOf('motor-deficit', 'default', regions),
       };
       if (regions.includes('cervical')) outcome.extraSources = ['ACR-CERVICAL'];
       if (multilevel) outcome.indicator = 'critical';
@@ -212,7 +203,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         summary: TOPICS['malignancy-suspected'].summary('default', { regions: regionText(regions) }),
         guidance: TOPICS['malignancy-suspected'].guidance('default', { regions: regionText(regions) }),
         fired: facts.fired('CA', 'AGE50', 'WTLOSS', 'NIGHT', 'LBP', 'LEG', 'ARM'),
-        orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc'], 'urgent')],
+        orders: ordersOf('malignancy-suspected', 'default', regions),
       };
       if (myeloma) {
         outcome.guidance.push(...TOPICS['malignancy-suspected'].guidance('myeloma-addition'));
@@ -243,7 +234,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
           summary: TOPICS['infection-suspected'].summary('epidural-abscess', { regions: regionText(regions) }),
           guidance: TOPICS['infection-suspected'].guidance('epidural-abscess', { regions: regionText(regions) }),
           fired,
-          orders: [...mri(regions, 'wwo', 'stat'), referral('stat'), ...labs(['esr', 'cbc', 'crp'], 'stat')],
+          orders: ordersOf('infection-suspected', 'epidural-abscess', regions),
           extraSources,
         };
       }
@@ -251,7 +242,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         summary: TOPICS['infection-suspected'].summary('default', { regions: regionText(regions) }),
         guidance: TOPICS['infection-suspected'].guidance('default', { regions: regionText(regions) }),
         fired,
-        orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc', 'crp'], 'urgent')],
+        orders: ordersOf('infection-suspected', 'default', regions),
         extraSources,
       };
     },
@@ -268,7 +259,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         summary: TOPICS['bilateral-radiculopathy'].summary('default'),
         guidance: TOPICS['bilateral-radiculopathy'].guidance('default'),
         fired: facts.fired('BILAT', 'LEG', 'LBP'),
-        orders: mri(['lumbar'], 'wo', 'urgent'),
+        orders: ordersOf('bilateral-radiculopathy', 'default'),
       };
     },
   },
@@ -307,7 +298,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         guidance,
         fired: facts.fired(...factors, ...(heldFever ? (['FEVER'] as const) : []), 'LBP', 'LEG', 'ARM'),
         notes,
-        orders: fxOnly ? [] : labs(['esr', 'cbc'], 'urgent'),
+        orders: fxOnly ? [] : ordersOf('elevated-risk', 'labs'),
       };
     },
   },
@@ -346,7 +337,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         guidance: topic.guidance(variant, values),
         fired: facts.fired('LEG', 'ARM', 'LBP', 'PAIN', 'TRIAL'),
         notes,
-        orders: [...mri(regions, 'wo', 'routine', false), referral('routine', false)],
+        orders: ordersOf('persistent-radiculopathy', 'default', regions),
       };
       if (regions.includes('cervical')) outcome.extraSources = ['ACR-CERVICAL'];
       return outcome;
@@ -502,7 +493,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
 function physiotherapyUnlessTried(facts: Facts): OrderNeed[] {
   const trial = facts.finding('TRIAL');
   const hadPhysio = trial.state === 'present' && trial.evidence.some((e) => e.qualifiers?.includes('physiotherapy'));
-  return hadPhysio ? [] : [{ key: 'referral-physiotherapy', priority: 'routine', recommended: false }];
+  return hadPhysio ? [] : ordersOf('conservative-care', 'physiotherapy');
 }
 
 /** The rows in evaluation order: by phase, then table order. */

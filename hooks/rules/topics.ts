@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CARD_TOPICS, type CardTopic, type DecisionRowId, type Indicator } from '../../src/cards/recommendation.js';
+import type { SpinalRegion } from '../../src/findings/types.js';
 import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import type { OrderNeed } from './types.js';
 
 /**
  * One data file per card topic (hooks/topics/<topic code>.yaml): its decision row, default indicator,
@@ -27,6 +29,8 @@ export interface TopicContract {
   notes?: readonly string[];
   /** Short words the predicate picks between and puts into a placeholder ("found" / "on record"). */
   phrases?: readonly string[];
+  /** Named order lists the predicate proposes (`{region}` in a key: one order per region it names). */
+  orders?: readonly string[];
 }
 
 const DEFAULT: readonly string[] = ['default'];
@@ -36,29 +40,37 @@ const DEFAULT: readonly string[] = ['default'];
  * (a new branch in a predicate); changing the words of an existing variant is not.
  */
 export const TOPIC_CONTRACTS: Readonly<Record<CardTopic, TopicContract>> = {
-  'cauda-equina': { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
-  myelopathy: { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
-  'motor-deficit': { placeholders: ['regions'], summary: ['one-limb', 'arm-and-leg'], guidance: DEFAULT, notes: ['level-unclear'] },
+  'cauda-equina': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, orders: DEFAULT },
+  myelopathy: { placeholders: [], summary: DEFAULT, guidance: DEFAULT, orders: DEFAULT },
+  'motor-deficit': { placeholders: ['regions'], summary: ['one-limb', 'arm-and-leg'], guidance: DEFAULT, notes: ['level-unclear'], orders: DEFAULT },
   'malignancy-suspected': {
     placeholders: ['regions', 'findings', 'count'],
     summary: ['default', 'myeloma-named', 'myeloma-counted'],
     guidance: ['default', 'myeloma-addition', 'myeloma-only'],
     notes: ['myeloma-labs-in-words'],
+    orders: ['default', 'myeloma-only'],
   },
-  'infection-suspected': { placeholders: ['regions'], summary: ['default', 'epidural-abscess'], guidance: ['default', 'epidural-abscess'] },
+  'infection-suspected': {
+    placeholders: ['regions'],
+    summary: ['default', 'epidural-abscess'],
+    guidance: ['default', 'epidural-abscess'],
+    orders: ['default', 'epidural-abscess'],
+  },
   'elevated-risk': {
     placeholders: ['reassess', 'factors', 'count'],
     summary: ['named', 'counted', 'fracture-risk-only', 'prior-lumbar-surgery'],
     guidance: ['default', 'labs', 'conservative-trial', 'recent-spinal-procedure', 'prior-lumbar-surgery'],
     notes: ['fever-held-back'],
+    orders: ['labs', 'prior-lumbar-surgery'],
   },
-  'bilateral-radiculopathy': { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
+  'bilateral-radiculopathy': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, orders: DEFAULT },
   'conservative-care': {
     placeholders: ['red-flags', 'checked', 'analgesic', 'reassess', 'reassess-until', 'window', 'count'],
     summary: ['default', 'arm-only', 'no-trial'],
     guidance: ['nsaid-first', 'nsaid-or-acetaminophen', 'no-early-imaging'],
     notes: ['duration-assumed', 'cervical-draft', 'arm-only'],
     phrases: ['checked', 'not-all-checked', 'analgesic-nsaid-first', 'analgesic-any'],
+    orders: ['physiotherapy'],
   },
   'persistent-radiculopathy': {
     placeholders: ['window', 'red-flags', 'regions', 'dates', 'studies', 'severe-score'],
@@ -66,6 +78,7 @@ export const TOPIC_CONTRACTS: Readonly<Record<CardTopic, TopicContract>> = {
     guidance: ['mri-advised', 'mri-done'],
     notes: ['severe-pain'],
     phrases: ['not-all-checked'],
+    orders: DEFAULT,
   },
   'low-value-imaging': {
     placeholders: ['red-flags', 'checked', 'window', 'imaging', 'draft'],
@@ -91,7 +104,7 @@ export const TOPIC_CONTRACTS: Readonly<Record<CardTopic, TopicContract>> = {
   },
   'vascular-claudication': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: DEFAULT },
   'spinal-stenosis': { placeholders: ['window', 'weeks'], summary: DEFAULT, guidance: DEFAULT, notes: ['long-standing'] },
-  'neuropathy-workup': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: ['no-hba1c', 'no-vitamin-b12', 'bilateral'] },
+  'neuropathy-workup': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: ['no-hba1c', 'no-vitamin-b12', 'bilateral'], orders: ['hba1c', 'vitamin-b12'] },
   'hip-pathology': { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
   'child-back-pain': { placeholders: ['age', 'adult-age'], summary: ['default', 'radicular'], guidance: ['default', 'radicular'] },
 };
@@ -108,6 +121,20 @@ const TopicFileSchema = z.strictObject({
   guidance: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
   notes: z.record(z.string(), z.string().min(1)).default({}),
   phrases: z.record(z.string(), z.string().min(1).max(80)).default({}),
+  orders: z
+    .record(
+      z.string(),
+      z.array(
+        z.strictObject({
+          // An order catalog key (mappings/orders/catalog.yaml); test/rules/topics-files.test.ts checks it exists.
+          key: z.string().regex(/^[a-z0-9-]*(\{region\})?[a-z0-9-]*$/, 'an order catalog key, optionally with {region}'),
+          priority: z.enum(['stat', 'urgent', 'routine']),
+          /** false: offered but not pre-selected (a suggestion the clinician opts into). */
+          recommended: z.boolean().default(true),
+        }),
+      ),
+    )
+    .default({}),
 });
 
 export type TopicFile = z.infer<typeof TopicFileSchema>;
@@ -125,6 +152,8 @@ export interface TopicKnowledge {
   guidance(variant: string, values?: TemplateValues): string[];
   note(variant: string, values?: TemplateValues): string;
   phrase(variant: string, values?: TemplateValues): string;
+  /** The orders of one variant; a `{region}` key becomes one order per region, in the order given. */
+  orders(variant: string, regions?: readonly SpinalRegion[]): OrderNeed[];
 }
 
 /** `{name}`; `{labs}` and `{labs|...}` belong to the renderer and pass through untouched. */
@@ -135,7 +164,7 @@ function fieldPath(parts: readonly PropertyKey[]): string {
   return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
 }
 
-function checkVariants(file: string, section: 'summary' | 'guidance' | 'notes' | 'phrases', have: Record<string, unknown>, want: readonly string[]): void {
+function checkVariants(file: string, section: 'summary' | 'guidance' | 'notes' | 'phrases' | 'orders', have: Record<string, unknown>, want: readonly string[]): void {
   for (const v of want) if (!(v in have)) throw new KnowledgeFileError(file, `${section}.${v}`, `missing: the rule uses this ${section} variant`);
   for (const v of Object.keys(have)) {
     if (!want.includes(v)) throw new KnowledgeFileError(file, `${section}.${v}`, `unknown variant; this topic has ${want.length ? want.join(', ') : 'none'}`);
@@ -170,6 +199,7 @@ function compileTopic(file: string, data: TopicFile, contract: TopicContract): T
   for (const [v, text] of Object.entries(data.summary)) checkPlaceholders(file, `summary.${v}`, text, contract.placeholders);
   for (const [v, lines] of Object.entries(data.guidance)) lines.forEach((text, i) => checkPlaceholders(file, `guidance.${v}[${i}]`, text, contract.placeholders));
   checkVariants(file, 'phrases', data.phrases, contract.phrases ?? []);
+  checkVariants(file, 'orders', data.orders, contract.orders ?? []);
   for (const [v, text] of Object.entries(data.notes)) checkPlaceholders(file, `notes.${v}`, text, contract.placeholders);
   for (const [v, text] of Object.entries(data.phrases)) checkPlaceholders(file, `phrases.${v}`, text, contract.placeholders);
   return {
@@ -182,6 +212,12 @@ function compileTopic(file: string, data: TopicFile, contract: TopicContract): T
     guidance: (v, values = {}) => (data.guidance[v] ?? []).map((line, i) => fill(file, `guidance.${v}[${i}]`, line, values)),
     note: (v, values = {}) => fill(file, `notes.${v}`, data.notes[v] ?? '', values),
     phrase: (v, values = {}) => fill(file, `phrases.${v}`, data.phrases[v] ?? '', values),
+    orders: (v, regions = []) =>
+      (data.orders[v] ?? []).flatMap((o) =>
+        o.key.includes('{region}')
+          ? regions.map((region) => ({ key: o.key.replace('{region}', region), priority: o.priority, recommended: o.recommended }))
+          : [{ key: o.key, priority: o.priority, recommended: o.recommended }],
+      ),
   };
 }
 

@@ -67,6 +67,11 @@ describe('hooks/topics: one file per card topic', () => {
     expect(loadError()).toMatchObject({ file: 'topics/infection-suspected.yaml', path: 'summary.epidural-abscess' });
   });
 
+  it('rejects an order key that is no catalog key', async () => {
+    await edit('cauda-equina.yaml', (t) => t.replace('key: mri-lumbar-wo', 'key: MRI lumbar'));
+    expect(loadError()).toMatchObject({ file: 'topics/cauda-equina.yaml', path: 'orders.default[0].key' });
+  });
+
   it('rejects a file whose code is not its name', async () => {
     await edit('possible-aaa.yaml', (t) => t.replace('code: possible-aaa', 'code: dvt-suspected'));
     expect(loadError()).toMatchObject({ file: 'topics/possible-aaa.yaml', path: 'code' });
@@ -92,6 +97,16 @@ describe('hooks/topics: one file per card topic', () => {
 describe('hooks/topics and the published code system', () => {
   it('cites only sources the cards can name', () => {
     for (const topic of CARD_TOPICS) for (const id of TOPICS[topic].sources) expect(SOURCES[id], `${topic}: ${id}`).toBeDefined();
+  });
+
+  it('proposes only orders of the order catalog, for every region a rule may name', async () => {
+    const knowledge = await loadRuleKnowledge(MAPPINGS_DIR);
+    const regions = ['cervical', 'lumbar'] as const;
+    for (const topic of CARD_TOPICS) {
+      for (const variant of ['default', 'labs', 'myeloma-only', 'epidural-abscess', 'prior-lumbar-surgery', 'physiotherapy', 'hba1c', 'vitamin-b12']) {
+        for (const o of TOPICS[topic].orders(variant, regions)) expect(knowledge.orders.has(o.key), `${topic} ${variant}: ${o.key}`).toBe(true);
+      }
+    }
   });
 
   it('override reasons exist in mappings/codesystems/override-reason.json', async () => {
