@@ -422,7 +422,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
     evaluate(facts) {
       if (!facts.child || (!facts.episode.present && facts.reviewedImaging.length === 0)) return undefined;
       const radicular = facts.has('LEG') || facts.has('ARM');
-      const values = { age: facts.ageYears ?? 'under 18', 'adult-age': facts.settings.adultMinimumAge };
+      const values = { age: facts.ageYears ?? TOPICS['child-back-pain'].phrase('age-unknown'), 'adult-age': facts.settings.adultMinimumAge };
       const variant = radicular ? 'radicular' : 'default';
       return {
         summary: TOPICS['child-back-pain'].summary(variant, values),

@@ -106,7 +106,7 @@ export const TOPIC_CONTRACTS: Readonly<Record<CardTopic, TopicContract>> = {
   'spinal-stenosis': { placeholders: ['window', 'weeks'], summary: DEFAULT, guidance: DEFAULT, notes: ['long-standing'] },
   'neuropathy-workup': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: ['no-hba1c', 'no-vitamin-b12', 'bilateral'], orders: ['hba1c', 'vitamin-b12'] },
   'hip-pathology': { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
-  'child-back-pain': { placeholders: ['age', 'adult-age'], summary: ['default', 'radicular'], guidance: ['default', 'radicular'] },
+  'child-back-pain': { placeholders: ['age', 'adult-age'], summary: ['default', 'radicular'], guidance: ['default', 'radicular'], phrases: ['age-unknown'] },
 };
 
 const DECISION_ROWS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8', 'D9', 'D10', 'D13', 'M1', 'M2', 'M3', 'M4', 'M5', 'M7', 'M8', 'P1'] as const satisfies readonly DecisionRowId[];
@@ -192,6 +192,13 @@ function fill(file: string, where: string, template: string, values: TemplateVal
   });
 }
 
+/** A variant the contract does not list is a bug in a predicate, never silently no words. */
+function pick<T>(file: string, section: string, variants: Record<string, T>, v: string): T {
+  const found = variants[v];
+  if (found === undefined) throw new Error(`${file}: ${section}.${v}: the rule asked for a variant its contract does not list`);
+  return found;
+}
+
 function compileTopic(file: string, data: TopicFile, contract: TopicContract): TopicKnowledge {
   checkVariants(file, 'summary', data.summary, contract.summary);
   checkVariants(file, 'guidance', data.guidance, contract.guidance);
@@ -208,12 +215,12 @@ function compileTopic(file: string, data: TopicFile, contract: TopicContract): T
     indicator: data.indicator,
     sources: data.sources,
     overrideReasons: data.overrideReasons,
-    summary: (v, values = {}) => fill(file, `summary.${v}`, data.summary[v] ?? '', values),
-    guidance: (v, values = {}) => (data.guidance[v] ?? []).map((line, i) => fill(file, `guidance.${v}[${i}]`, line, values)),
-    note: (v, values = {}) => fill(file, `notes.${v}`, data.notes[v] ?? '', values),
-    phrase: (v, values = {}) => fill(file, `phrases.${v}`, data.phrases[v] ?? '', values),
+    summary: (v, values = {}) => fill(file, `summary.${v}`, pick(file, 'summary', data.summary, v), values),
+    guidance: (v, values = {}) => pick(file, 'guidance', data.guidance, v).map((line, i) => fill(file, `guidance.${v}[${i}]`, line, values)),
+    note: (v, values = {}) => fill(file, `notes.${v}`, pick(file, 'notes', data.notes, v), values),
+    phrase: (v, values = {}) => fill(file, `phrases.${v}`, pick(file, 'phrases', data.phrases, v), values),
     orders: (v, regions = []) =>
-      (data.orders[v] ?? []).flatMap((o) =>
+      pick(file, 'orders', data.orders, v).flatMap((o) =>
         o.key.includes('{region}')
           ? regions.map((region) => ({ key: o.key.replace('{region}', region), priority: o.priority, recommended: o.recommended }))
           : [{ key: o.key, priority: o.priority, recommended: o.recommended }],
