@@ -40,6 +40,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY mappings ./mappings
+COPY hooks/topics ./hooks/topics
 COPY LICENSE ./
 RUN mkdir -p /data && chown node:node /data
 USER node

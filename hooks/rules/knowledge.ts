@@ -8,6 +8,7 @@ import { compileValueSets, valueSetSchema } from '../../src/findings/valueset.js
 import { CARD_TOPICS, type CardTopic, type Indicator } from '../../src/cards/recommendation.js';
 import type { Coding } from '../../src/cards/types.js';
 import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import { TOPICS } from './topics.js';
 
 /**
  * The clinical knowledge the rules read as data (mappings/orders, mappings/codesystems), validated
@@ -235,6 +236,15 @@ export async function loadRuleKnowledge(mappingsDir: string): Promise<RuleKnowle
     const indicator = propertyOf(concept, 'indicator');
     if (indicator !== 'info' && indicator !== 'warning' && indicator !== 'critical') {
       throw new KnowledgeFileError(topicFile, `concept[${i}].property(indicator)`, 'must be info, warning or critical');
+    }
+    // The published code system repeats what the topic file decides; it may not say otherwise.
+    const topic = TOPICS[concept.code as CardTopic];
+    if (indicator !== topic.indicator) {
+      throw new KnowledgeFileError(topicFile, `concept[${i}].property(indicator)`, `"${indicator}", but hooks/topics/${concept.code}.yaml (the source of truth) says "${topic.indicator}"`);
+    }
+    const row = propertyOf(concept, 'decision-row');
+    if (row !== topic.row) {
+      throw new KnowledgeFileError(topicFile, `concept[${i}].property(decision-row)`, `"${row ?? ''}", but hooks/topics/${concept.code}.yaml (the source of truth) says "${topic.row}"`);
     }
     topicDisplay[concept.code as CardTopic] = concept.display;
     topicIndicator[concept.code as CardTopic] = indicator;

@@ -2,6 +2,7 @@ import type { Evidence, FindingId } from '../../src/findings/types.js';
 import type { CardTopic, FiredFinding } from '../../src/cards/recommendation.js';
 import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
+import { TOPIC_CONTRACTS, TOPICS, topicFields } from './topics.js';
 
 /**
  * Rows M1–M8: the non-spinal causes of back and leg pain the seeds name (S4: abdominal aortic
@@ -60,7 +61,11 @@ function severeBackPain(facts: Facts): boolean {
   return pain.state === 'present' && pain.evidence.some((e) => e.qualifiers?.includes('severe') || (e.value !== undefined && e.value.value >= facts.settings.severePainScore));
 }
 
-const labs = (keys: string[], priority: OrderNeed['priority']): OrderNeed[] => keys.map((key) => ({ key, priority, recommended: true }));
+/** A card whose words take no values from the record: its whole text is the topic file's default. */
+function staticText(topic: CardTopic): Pick<RowOutcome, 'summary' | 'guidance' | 'notes'> {
+  const t = TOPICS[topic];
+  return { summary: t.summary('default'), guidance: t.guidance('default'), ...(TOPIC_CONTRACTS[topic].notes?.includes('default') ? { notes: [t.note('default')] } : {}) };
+}
 
 const RISK_SHORT: Record<'ACTIVECA' | 'RECENTSURG' | 'PRIORVTE' | 'ESTROGEN', string> = {
   ACTIVECA: 'active cancer',
@@ -117,31 +122,21 @@ export function myelomaScreen(facts: Facts): FiredFinding[] | undefined {
   return facts.fired(...labsFound, 'AGE50P');
 }
 
-export const MYELOMA_GUIDANCE = 'Add serum protein electrophoresis with serum free light chains to ESR and CBC (myeloma screen); refer to haematology if abnormal.';
-
 /** The malignancy card when only the myeloma screen fires (no cancer history, no weight loss or night pain). */
 export function myelomaOnlyOutcome(facts: Facts, fired: FiredFinding[]): RowOutcome {
   const labels = fired.flatMap((f) => (MYELOMA_SHORT[f.id] ? [MYELOMA_SHORT[f.id]] : []));
+  const topic = TOPICS['malignancy-suspected'];
   return {
-    summary: summaryWithin(
-      `Possible myeloma (age 50+, back pain, ${labels.join(', ')}): protein electrophoresis, free light chains, {labs}`,
-      `Possible myeloma (age 50+, back pain, ${labels.length} abnormal labs): protein electrophoresis, free light chains, {labs}`,
-    ),
-    guidance: [
-      MYELOMA_GUIDANCE,
-      'Image as haematology advises (whole-body low-dose CT or MRI); MRI of the spine at once for neurological signs or suspected cord compression.',
-    ],
+    summary: summaryWithin(topic.summary('myeloma-named', { findings: labels.join(', ') }), topic.summary('myeloma-counted', { count: labels.length })),
+    guidance: topic.guidance('myeloma-only'),
     fired: [...fired, ...facts.fired('LBP', 'FLANK', 'LEG')],
-    notes: ['Serum protein electrophoresis and free light chains are advised in words: order them from the laboratory catalogue.'],
-    orders: labs(['esr', 'cbc'], 'urgent'),
+    notes: [topic.note('myeloma-labs-in-words')],
+    orders: topic.orders('myeloma-only'),
   };
 }
 
 export const VASCULAR_EMERGENCY: DecisionRule = {
-  row: 'M1',
-  topic: 'vascular-emergency',
-  indicator: 'critical',
-  sources: ['NG156', 'ACR-AAA', 'S4', 'S1'],
+  ...topicFields('vascular-emergency'),
   phase: 1,
   reads: ['AORTA', 'LBP', 'FLANK', 'LEG', 'ARM'],
   evaluate(facts) {
@@ -149,47 +144,29 @@ export const VASCULAR_EMERGENCY: DecisionRule = {
     // aneurysm or dissection can present as neck, arm or interscapular pain) with a known aneurysm.
     if (!facts.has('AORTA') || !(backPain(facts) || facts.has('ARM'))) return undefined;
     return {
-      summary: 'Known aortic aneurysm or dissection with back or abdominal pain: emergency vascular assessment now, not spinal imaging',
-      guidance: [
-        'Treat as a symptomatic or leaking aortic aneurysm or dissection until proven otherwise: emergency assessment today.',
-        'Bedside ultrasound of the aorta, or CT angiography if stable; refer to vascular surgery at once.',
-        'Do not send for spinal imaging first, and do not manage as mechanical back pain.',
-      ],
+      ...staticText('vascular-emergency'),
       fired: facts.fired('AORTA', 'LBP', 'FLANK', 'LEG', 'ARM'),
-      notes: ['No conservative-care advice and no low-value rating of imaging are given while an aortic emergency is possible.'],
     };
   },
 };
 
 export const MIMICKER_RULES = {
   'possible-aaa': {
-    row: 'M2',
-    topic: 'possible-aaa',
-    indicator: 'warning',
-    sources: ['ACR-AAA', 'NG156', 'S4', 'S1'],
+    ...topicFields('possible-aaa'),
     phase: 1,
     reads: ['AGE60', 'VASCRISK', 'PAIN', 'AORTA'],
     evaluate(facts, firedBefore) {
       if (aorticEmergency(firedBefore) || facts.has('AORTA')) return undefined;
       if (!facts.has('AGE60') || !facts.has('VASCRISK') || !facts.has('LBP') || !newBackPain(facts) || !severeBackPain(facts)) return undefined;
       return {
-        summary: 'Age 60+, vascular risk and new severe back pain: consider abdominal aortic aneurysm; abdominal aortic ultrasound',
-        guidance: [
-          'Examine the abdomen for a pulsatile mass and check blood pressure in both arms.',
-          'Abdominal aortic ultrasound, unless one in the last 2 years was normal.',
-          'If the patient is unwell, hypotensive or the pain is sudden and tearing: emergency vascular assessment.',
-        ],
+        ...staticText('possible-aaa'),
         fired: facts.fired('AGE60', 'VASCRISK', 'SEVBACK', 'PAIN', 'LBP'),
-        notes: ['Earlier aortic ultrasound reports are not read by this service: check for one in the last 2 years.'],
       };
     },
   },
 
   'dvt-suspected': {
-    row: 'M3',
-    topic: 'dvt-suspected',
-    indicator: 'warning',
-    sources: ['NG158', 'S4'],
+    ...topicFields('dvt-suspected'),
     phase: 1,
     reads: ['LEGSWELL', 'ACTIVECA', 'RECENTSURG', 'PRIORVTE', 'ESTROGEN', 'DDIMER'],
     evaluate(facts) {
@@ -205,25 +182,18 @@ export const MIMICKER_RULES = {
       const wells = wellsFromRecord(facts);
       const likely = wells.score >= 2;
       const ddimer = facts.finding('DDIMER');
-      const guidance = likely
-        ? [
-            `Wells score at least ${wells.score} from the record: DVT likely. Proximal leg vein ultrasound within 4 hours; if it cannot be done in 4 hours, D-dimer and interim anticoagulation.`,
-            'If the ultrasound is negative: D-dimer, and repeat the ultrasound in 6–8 days if the D-dimer is positive.',
-          ]
-        : [
-            `Wells score ${wells.score} from the record: complete the examination items below. Score 2 or more: proximal leg vein ultrasound within 4 hours; 1 or less: D-dimer, then ultrasound if it is positive.`,
-          ];
-      guidance.push('This leg pain needs a vascular answer before it is treated as sciatica.');
+      const topic = TOPICS['dvt-suspected'];
+      const guidance = topic.guidance(likely ? 'likely' : 'unlikely', { score: wells.score });
       const notes = [
-        `Wells items found in the record: ${wells.counted.length > 0 ? wells.counted.join('; ') : 'none'}.`,
-        `Wells items not in the record (examine): ${wells.unknown.join('; ')}.`,
+        topic.note('wells-found', { items: wells.counted.length > 0 ? wells.counted.join('; ') : topic.phrase('no-items') }),
+        topic.note('wells-not-found', { items: wells.unknown.join('; ') }),
       ];
-      if (ddimer.state === 'present') notes.push('A recent D-dimer is raised: proximal leg vein ultrasound.');
-      else if (ddimer.state === 'unknown') notes.push('No D-dimer in the last 7 days.');
+      if (ddimer.state === 'present') notes.push(topic.note('d-dimer-raised'));
+      else if (ddimer.state === 'unknown') notes.push(topic.note('d-dimer-missing'));
       // Unlikely: the D-dimer decides. Likely: it is the fallback when the scan cannot be done in 4 hours.
       const orders: OrderNeed[] = ddimer.state === 'present' ? [] : [{ key: 'd-dimer', priority: 'urgent', recommended: !likely }];
       return {
-        summary: `Possible deep vein thrombosis: leg pain with swelling and ${RISK_SHORT[risk[0] ?? 'ACTIVECA']}; ${ddimer.state === 'present' ? 'raised D-dimer: proximal leg vein ultrasound' : 'Wells score, then D-dimer or ultrasound'}`,
+        summary: topic.summary(ddimer.state === 'present' ? 'd-dimer-raised' : 'default', { risk: RISK_SHORT[risk[0] ?? 'ACTIVECA'] }),
         guidance,
         fired: facts.fired('LEGSWELL', 'LIMBPAIN', 'LEG', ...risk, 'DDIMER'),
         notes,
@@ -233,33 +203,21 @@ export const MIMICKER_RULES = {
   },
 
   'vascular-claudication': {
-    row: 'M4',
-    topic: 'vascular-claudication',
-    indicator: 'info',
-    sources: ['S1', 'ACR-LBP'],
+    ...topicFields('vascular-claudication'),
     phase: 1,
     reads: ['WALKPAIN', 'PAD', 'DIABETES'],
     evaluate(facts, firedBefore) {
       if (aorticEmergency(firedBefore) || SPINAL_RED_FLAG_TOPICS.some((t) => firedBefore.has(t))) return undefined;
       if (!facts.has('WALKPAIN') || !(facts.has('PAD') || facts.has('DIABETES'))) return undefined;
       return {
-        summary: 'Leg pain on walking with vascular disease or diabetes: ankle-brachial index and pulses before spinal MRI',
-        guidance: [
-          'Examine the foot pulses (dorsalis pedis, posterior tibial) and measure the ankle-brachial index; below 0.9 means peripheral arterial disease.',
-          'Vascular claudication eases on standing still; neurogenic claudication needs sitting or bending forward.',
-          'Spinal MRI is not the first test for this picture.',
-        ],
+        ...staticText('vascular-claudication'),
         fired: facts.fired('WALKPAIN', 'PAD', 'DIABETES', 'LEG'),
-        notes: ['Ankle-brachial index results are not read by this service: review any on record.'],
       };
     },
   },
 
   'spinal-stenosis': {
-    row: 'M5',
-    topic: 'spinal-stenosis',
-    indicator: 'info',
-    sources: ['ACR-LBP', 'NASS', 'S1', 'S3'],
+    ...topicFields('spinal-stenosis'),
     phase: 1,
     reads: ['LSS', 'AGE50P'],
     evaluate(facts, firedBefore) {
@@ -267,15 +225,11 @@ export const MIMICKER_RULES = {
       const weeks = facts.episode.weeks;
       const notes = [];
       if (weeks !== undefined && weeks >= facts.settings.conservativeWindowWeeks) {
-        notes.push(`Symptoms for ${weeks} weeks: lumbar MRI is not low value now if surgery or an injection is being considered.`);
+        notes.push(TOPICS['spinal-stenosis'].note('long-standing', { weeks }));
       }
       return {
-        summary: 'Lumbar spinal stenosis / neurogenic claudication: conservative care first; MRI if surgery or injection is considered',
-        guidance: [
-          'Conservative care first: activity with flexion-based exercise, physiotherapy, analgesia.',
-          `MRI lumbar spine only if surgery or an epidural injection is being considered; after ${facts.settings.conservativeWindowWeeks} weeks it is not low value for that purpose.`,
-          'Check the foot pulses: vascular claudication looks alike.',
-        ],
+        summary: TOPICS['spinal-stenosis'].summary('default'),
+        guidance: TOPICS['spinal-stenosis'].guidance('default', { window: facts.settings.conservativeWindowWeeks }),
         fired: facts.fired('LSS', 'AGE50P', 'LEG', 'LBP'),
         notes,
       };
@@ -283,10 +237,7 @@ export const MIMICKER_RULES = {
   },
 
   'neuropathy-workup': {
-    row: 'M7',
-    topic: 'neuropathy-workup',
-    indicator: 'info',
-    sources: ['S1', 'S4'],
+    ...topicFields('neuropathy-workup'),
     phase: 1,
     reads: ['NEUROPATHY', 'DIABETES', 'ALCOHOL', 'HBA1C', 'B12'],
     evaluate(facts, firedBefore) {
@@ -296,33 +247,26 @@ export const MIMICKER_RULES = {
       if (!facts.has('NEUROPATHY') && !(cause.length > 0 && legSymptoms)) return undefined;
       const notes: string[] = [];
       // A result on record is shown under "why", as charted; only its absence needs a note.
-      for (const [id, what] of [['HBA1C', 'HbA1c'], ['B12', 'Vitamin B12']] as const) {
-        if (facts.finding(id).state !== 'present') notes.push(`No ${what} in the last 12 months.`);
+      for (const [id, note] of [['HBA1C', 'no-hba1c'], ['B12', 'no-vitamin-b12']] as const) {
+        if (facts.finding(id).state !== 'present') notes.push(TOPICS['neuropathy-workup'].note(note));
       }
-      if (facts.has('BILAT')) notes.push('Bilateral leg symptoms may be a polyneuropathy rather than bilateral radiculopathy; the bilateral-leg card still stands until the examination decides.');
+      if (facts.has('BILAT')) notes.push(TOPICS['neuropathy-workup'].note('bilateral'));
       return {
-        summary: 'Leg symptoms that may be a peripheral neuropathy: {labs|glucose}; nerve conduction studies if persistent',
-        guidance: [
-          'Glucose and HbA1c, vitamin B12 (and TSH, renal function).',
-          'Nerve conduction studies if the symptoms persist.',
-          'Symmetric distal (stocking) symptoms are a polyneuropathy, not bilateral radiculopathy: examine reflexes, vibration and the sensory level.',
-        ],
+        summary: TOPICS['neuropathy-workup'].summary('default'),
+        guidance: TOPICS['neuropathy-workup'].guidance('default'),
         fired: facts.fired('NEUROPATHY', ...cause, 'LEG', 'LIMBPAIN', 'HBA1C', 'B12'),
         notes,
         // A result in the last 12 months is shown instead of ordered again.
         orders: [
-          ...(facts.has('HBA1C') ? [] : labs(['hba1c'], 'routine')),
-          ...(facts.has('B12') ? [] : labs(['vitamin-b12'], 'routine')),
+          ...(facts.has('HBA1C') ? [] : TOPICS['neuropathy-workup'].orders('hba1c')),
+          ...(facts.has('B12') ? [] : TOPICS['neuropathy-workup'].orders('vitamin-b12')),
         ],
       };
     },
   },
 
   'hip-pathology': {
-    row: 'M8',
-    topic: 'hip-pathology',
-    indicator: 'info',
-    sources: ['S1', 'S4', 'ACR-LBP'],
+    ...topicFields('hip-pathology'),
     phase: 1,
     reads: ['HIPDX', 'THIGHGROIN', 'MOTOR', 'LEG'],
     evaluate(facts, firedBefore) {
@@ -330,11 +274,7 @@ export const MIMICKER_RULES = {
       // Radicular signs (a motor deficit, or radicular pain coded as such) point back to the spine.
       if (!facts.has('HIPDX') || !facts.has('THIGHGROIN') || facts.motor.present || facts.has('LEG')) return undefined;
       return {
-        summary: 'Hip joint disease with thigh or groin pain and no radicular signs: examine the hip and X-ray it before spinal imaging',
-        guidance: [
-          'Examine the hip: pain on internal rotation and groin pain point to the hip joint.',
-          'Hip X-ray (AP pelvis and lateral hip) before any spinal imaging.',
-        ],
+        ...staticText('hip-pathology'),
         fired: facts.fired('HIPDX', 'THIGHGROIN', 'LBP'),
       };
     },

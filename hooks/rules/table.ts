@@ -1,14 +1,16 @@
 import type { FindingId, SpinalRegion } from '../../src/findings/types.js';
-import type { CardTopic, OrderPriority } from '../../src/cards/recommendation.js';
+import type { CardTopic } from '../../src/cards/recommendation.js';
 import type { RuleSettings } from '../settings.js';
 import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
-import { aorticEmergency, MIMICKER_RULES, MYELOMA_GUIDANCE, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, SPINAL_RED_FLAG_TOPICS, VASCULAR_EMERGENCY } from './mimickers.js';
+import { aorticEmergency, MIMICKER_RULES, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, SPINAL_RED_FLAG_TOPICS, VASCULAR_EMERGENCY } from './mimickers.js';
 import { recentStudy, studyText } from './orders.js';
+import { TOPICS, topicFields } from './topics.js';
 
 /**
  * Decision table (b) of docs/clinical-rules.md, keyed by card topic (section (d)): to find the rule behind
- * a card, look up its `source.topic.code` here. Rows D11, D12 and D14 produce no card of their own;
+ * a card, look up its `source.topic.code` here and its row, indicator, sources and words in
+ * hooks/topics/<code>.yaml. Rows D11, D12 and D14 produce no card of their own;
  * they are the conditions under which D10 is withheld (D11, D12) and no row fires at all (D14).
  */
 
@@ -33,37 +35,20 @@ function painRegions(facts: Facts): SpinalRegion[] {
   return facts.episode.symptomRegions.length > 0 ? facts.episode.symptomRegions : ['lumbar'];
 }
 
-function mri(regions: readonly SpinalRegion[], contrast: 'wo' | 'wwo', priority: OrderPriority, recommended = true): OrderNeed[] {
-  return regions.map((region) => ({
+/** A topic's orders (hooks/topics/<topic>.yaml), one MRI per region where its key says `{region}`. */
+function ordersOf(topic: CardTopic, variant: string, regions: readonly SpinalRegion[] = []): OrderNeed[] {
+  return TOPICS[topic].orders(variant, regions).map((o) =>
     // The catalog has no thoracic WO+W study; the WO study is the nearest and is flagged by the radiologist.
-    key: region === 'thoracic' ? 'mri-thoracic-wo' : `mri-${region}-${contrast}`,
-    priority,
-    recommended,
-  }));
+    o.key === 'mri-thoracic-wwo' ? { ...o, key: 'mri-thoracic-wo' } : o,
+  );
 }
 
-function labs(keys: string[], priority: OrderPriority): OrderNeed[] {
-  return keys.map((key) => ({ key, priority, recommended: true }));
-}
-
-function referral(priority: OrderPriority, recommended = true): OrderNeed {
-  return { key: 'referral-spine-surgery', priority, recommended };
-}
-
-function analgesicAdvice(settings: RuleSettings): string {
-  return settings.firstLineAnalgesic === 'nsaid-first'
-    ? 'NSAID first (e.g. ibuprofen, naproxen); acetaminophen alone only if NSAIDs are contraindicated, as it is not effective on its own. No systemic steroids.'
-    : 'NSAID or acetaminophen for pain relief. No systemic steroids.';
-}
-
-/** Conservative-care guidance, shared by D8 and D10 (spec: "delete draft + D8"). */
+/** Conservative-care guidance (hooks/topics/conservative-care.yaml), shared by D8 and D10 (spec: "delete draft + D8"). */
 function conservativeGuidance(settings: RuleSettings): string[] {
-  return [
-    'Stay active and avoid bed rest.',
-    analgesicAdvice(settings),
-    'Heat, massage or spinal manipulation; refer to physiotherapy.',
-    `Reassess in ${settings.reassessWeeks}–${Math.max(settings.reassessWeeks, settings.conservativeWindowWeeks)} weeks, or at once if weakness, bladder or bowel change, saddle numbness or fever appear.`,
-  ];
+  return TOPICS['conservative-care'].guidance(settings.firstLineAnalgesic, {
+    reassess: settings.reassessWeeks,
+    'reassess-until': Math.max(settings.reassessWeeks, settings.conservativeWindowWeeks),
+  });
 }
 
 function durationNote(facts: Facts): string {
@@ -131,13 +116,10 @@ function priorLumbarSurgeryOnly(facts: Facts, factors: readonly FindingId[]): Ro
   const ev = facts.finding('FXRISK').evidence;
   if (ev.length === 0 || !ev.every((e) => e.qualifiers?.includes('lumbar-surgery'))) return undefined;
   return {
-    summary: 'Prior lumbar surgery: imaging is not low value; MRI lumbar spine with and without contrast if symptoms are new or progressing',
-    guidance: [
-      'After lumbar surgery, new or progressing back or leg symptoms: MRI lumbar spine with and without contrast is usually appropriate (ACR Appropriateness Criteria); it separates scar from recurrent disc.',
-      'Review the operation note and any post-operative imaging; consider referral back to the operating spine team.',
-    ],
+    summary: TOPICS['elevated-risk'].summary('prior-lumbar-surgery'),
+    guidance: TOPICS['elevated-risk'].guidance('prior-lumbar-surgery'),
     fired: facts.fired('FXRISK', 'LBP', 'LEG', 'ARM'),
-    orders: [...mri(['lumbar'], 'wwo', 'routine', false)],
+    orders: ordersOf('elevated-risk', 'prior-lumbar-surgery'),
   };
 }
 
@@ -145,10 +127,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   // First, so that it sorts first among critical cards (hooks/rules/mimickers.ts).
   'vascular-emergency': VASCULAR_EMERGENCY,
   'cauda-equina': {
-    row: 'D1',
-    topic: 'cauda-equina',
-    indicator: 'critical',
-    sources: ['GIRFT', 'ACR-LBP', 'ACP07', 'S2', 'S3'],
+    ...topicFields('cauda-equina'),
     phase: 1,
     reads: ['CES', 'URET', 'UINC', 'FINC', 'SADDLE', 'MOTOR', 'LBP', 'LEG'],
     evaluate(facts) {
@@ -159,44 +138,31 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const ids: FindingId[] = ['CES', ...sphincterOrSaddle, 'LBP', 'LEG'];
       if (facts.motor.bilateralLegs) ids.push('MOTOR');
       return {
-        summary: 'Suspected cauda equina syndrome: emergency spine-surgery referral and MRI lumbar spine today',
-        guidance: [
-          'Refer as an emergency to spine surgery today; do not wait for imaging to refer.',
-          'MRI lumbar spine without contrast, same day (stat); image the whole spine if the level is unclear.',
-          'Check post-void residual: over 200 mL supports emergency MRI.',
-        ],
+        summary: TOPICS['cauda-equina'].summary('default'),
+        guidance: TOPICS['cauda-equina'].guidance('default'),
         fired: facts.fired(...ids),
-        orders: [...mri(['lumbar'], 'wo', 'stat'), referral('stat')],
+        orders: ordersOf('cauda-equina', 'default'),
       };
     },
   },
 
   myelopathy: {
-    row: 'D2',
-    topic: 'myelopathy',
-    indicator: 'critical',
-    sources: ['ACR-MYELO', 'FEHLINGS', 'S0'],
+    ...topicFields('myelopathy'),
     phase: 1,
     reads: ['MYELO'],
     evaluate(facts) {
       if (!facts.has('MYELO')) return undefined;
       return {
-        summary: 'Myelopathy: immediate spine-surgery referral and urgent MRI of the cervical spine',
-        guidance: [
-          'Refer immediately to spine surgery: surgery is advised for moderate or severe myelopathy.',
-          'MRI cervical spine without contrast, urgent.',
-        ],
+        summary: TOPICS.myelopathy.summary('default'),
+        guidance: TOPICS.myelopathy.guidance('default'),
         fired: facts.fired('MYELO', 'ARM', 'LEG'),
-        orders: [...mri(['cervical'], 'wo', 'urgent'), referral('urgent')],
+        orders: ordersOf('myelopathy', 'default'),
       };
     },
   },
 
   'motor-deficit': {
-    row: 'D3',
-    topic: 'motor-deficit',
-    indicator: 'warning',
-    sources: ['ACP07', 'ACR-LBP', 'S0', 'S2'],
+    ...topicFields('motor-deficit'),
     phase: 1,
     reads: ['MOTOR'],
     evaluate(facts) {
@@ -206,16 +172,15 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const levelUnclear = motor.regions.length === 0;
       const regions = levelUnclear ? painRegions(facts) : motor.regions;
       const multilevel = motor.arm && motor.leg;
-      const notes = levelUnclear ? [`Level of the deficit not recorded: imaging region taken from the pain (${regionText(regions)}).`] : [];
+      const topic = TOPICS['motor-deficit'];
+      const values = { regions: regionText(regions) };
+      const notes = levelUnclear ? [topic.note('level-unclear', values)] : [];
       const outcome: RowOutcome = {
-        summary: `${multilevel ? 'Motor deficit in arm and leg' : 'Motor deficit'}: MRI ${regionText(regions)} spine within 24–48 h and urgent surgical referral`,
-        guidance: [
-          `MRI ${regionText(regions)} spine without contrast within 24–48 hours.`,
-          'Urgent referral to spine surgery; re-examine for progression.',
-        ],
+        summary: topic.summary(multilevel ? 'arm-and-leg' : 'one-limb', values),
+        guidance: topic.guidance('default', values),
         fired: facts.fired('MOTOR', 'LBP', 'LEG', 'ARM'),
         notes,
-        orders: [...mri(regions, 'wo', 'urgent'), referral('urgent')],
+        orders: ordersOf('motor-deficit', 'default', regions),
       };
       if (regions.includes('cervical')) outcome.extraSources = ['ACR-CERVICAL'];
       if (multilevel) outcome.indicator = 'critical';
@@ -224,10 +189,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'malignancy-suspected': {
-    row: 'D4',
-    topic: 'malignancy-suspected',
-    indicator: 'warning',
-    sources: ['ACP07', 'ACR-LBP', 'S0'],
+    ...topicFields('malignancy-suspected'),
     phase: 1,
     reads: ['CA', 'AGE50', 'WTLOSS', 'NIGHT'],
     evaluate(facts) {
@@ -238,16 +200,13 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (!cancer && !olderWithSign) return myeloma ? myelomaOnlyOutcome(facts, myeloma) : undefined;
       const regions = painRegions(facts);
       const outcome: RowOutcome = {
-        summary: `Possible spinal malignancy: urgent MRI ${regionText(regions)} spine (with and without contrast), {labs}`,
-        guidance: [
-          `MRI ${regionText(regions)} spine within 24–48 hours, with and without contrast preferred (without contrast acceptable).`,
-          'Blood tests: {labs}.',
-        ],
+        summary: TOPICS['malignancy-suspected'].summary('default', { regions: regionText(regions) }),
+        guidance: TOPICS['malignancy-suspected'].guidance('default', { regions: regionText(regions) }),
         fired: facts.fired('CA', 'AGE50', 'WTLOSS', 'NIGHT', 'LBP', 'LEG', 'ARM'),
-        orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc'], 'urgent')],
+        orders: ordersOf('malignancy-suspected', 'default', regions),
       };
       if (myeloma) {
-        outcome.guidance.push(MYELOMA_GUIDANCE);
+        outcome.guidance.push(...TOPICS['malignancy-suspected'].guidance('myeloma-addition'));
         outcome.fired.push(...myeloma.filter((f) => !outcome.fired.some((g) => g.id === f.id)));
       }
       return outcome;
@@ -255,10 +214,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'infection-suspected': {
-    row: 'D5',
-    topic: 'infection-suspected',
-    indicator: 'warning',
-    sources: ['ACR-LBP', 'S0', 'S1'],
+    ...topicFields('infection-suspected'),
     phase: 1,
     reads: ['FEVER', 'ESR', 'CRP', 'SPINF', 'IVDU', 'IMMUNO', 'HIV', 'SPPROC'],
     evaluate(facts) {
@@ -275,57 +231,41 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (facts.epiduralAbscess) {
         return {
           indicator: 'critical',
-          summary: `Spinal epidural abscess: MRI ${regionText(regions)} spine now and emergency spine-surgery referral`,
-          guidance: [
-            `MRI ${regionText(regions)} spine with and without contrast, stat.`,
-            'Emergency referral to spine surgery.',
-            'Blood tests: {labs}.',
-          ],
+          summary: TOPICS['infection-suspected'].summary('epidural-abscess', { regions: regionText(regions) }),
+          guidance: TOPICS['infection-suspected'].guidance('epidural-abscess', { regions: regionText(regions) }),
           fired,
-          orders: [...mri(regions, 'wwo', 'stat'), referral('stat'), ...labs(['esr', 'cbc', 'crp'], 'stat')],
+          orders: ordersOf('infection-suspected', 'epidural-abscess', regions),
           extraSources,
         };
       }
       return {
-        summary: `Possible spinal infection: urgent MRI ${regionText(regions)} spine with and without contrast, {labs}`,
-        guidance: [
-          `MRI ${regionText(regions)} spine with and without contrast within 24–48 hours.`,
-          'Blood tests: {labs}. ESR and CRP are raised in over 80% of spinal infections, while fever is often absent.',
-        ],
+        summary: TOPICS['infection-suspected'].summary('default', { regions: regionText(regions) }),
+        guidance: TOPICS['infection-suspected'].guidance('default', { regions: regionText(regions) }),
         fired,
-        orders: [...mri(regions, 'wwo', 'urgent'), ...labs(['esr', 'cbc', 'crp'], 'urgent')],
+        orders: ordersOf('infection-suspected', 'default', regions),
         extraSources,
       };
     },
   },
 
   'bilateral-radiculopathy': {
-    row: 'D7',
-    topic: 'bilateral-radiculopathy',
-    indicator: 'warning',
-    sources: ['ACR-LBP', 'S3', 'S2'],
+    ...topicFields('bilateral-radiculopathy'),
     phase: 1,
     reads: ['BILAT', 'URET', 'UINC', 'FINC', 'SADDLE'],
     evaluate(facts, firedBefore) {
       // "without D1 signs": D1 is evaluated earlier in the same phase.
       if (!facts.has('BILAT') || firedBefore.has('cauda-equina')) return undefined;
       return {
-        summary: 'Bilateral leg symptoms: urgent MRI lumbar spine within 24–48 h and cauda equina safety-net advice',
-        guidance: [
-          'MRI lumbar spine without contrast within 24–48 hours.',
-          'Safety net: the patient must seek emergency care at once for new bladder or bowel problems, numbness around the anus or genitals, or worsening leg weakness.',
-        ],
+        summary: TOPICS['bilateral-radiculopathy'].summary('default'),
+        guidance: TOPICS['bilateral-radiculopathy'].guidance('default'),
         fired: facts.fired('BILAT', 'LEG', 'LBP'),
-        orders: mri(['lumbar'], 'wo', 'urgent'),
+        orders: ordersOf('bilateral-radiculopathy', 'default'),
       };
     },
   },
 
   'elevated-risk': {
-    row: 'D6',
-    topic: 'elevated-risk',
-    indicator: 'info',
-    sources: ['ACP07', 'ACR-LBP', 'HEDIS'],
+    ...topicFields('elevated-risk'),
     phase: 2,
     reads: ['WTLOSS', 'IVDU', 'IMMUNO', 'HIV', 'FXRISK', 'SPPROC'],
     evaluate(facts, firedBefore) {
@@ -338,37 +278,33 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (factors.length === 0 && !heldFever) return undefined;
       const fxOnly = factors.length === 1 && factors[0] === 'FXRISK' && !heldFever;
       const labels = [...factors.map((id) => facts.finding(id).label), ...(heldFever ? ['fever'] : [])];
+      const topic = TOPICS['elevated-risk'];
+      const values = { reassess: facts.settings.reassessWeeks, factors: labels.join(', '), count: labels.length };
       const guidance = [
-        'Imaging is not low value for this patient; if imaging is needed and fracture risk is present, plain radiograph first.',
+        ...topic.guidance('default'),
+        ...(fxOnly ? [] : topic.guidance('labs')),
         // A possible aortic emergency rules out any conservative trial (mimickers.ts).
-        ...(aorticEmergency(firedBefore) ? [] : [`Conservative trial and reassess within ${facts.settings.reassessWeeks} weeks.`]),
+        ...(aorticEmergency(firedBefore) ? [] : topic.guidance('conservative-trial', values)),
+        ...(factors.includes('SPPROC') ? topic.guidance('recent-spinal-procedure') : []),
       ];
-      if (!fxOnly) guidance.splice(1, 0, 'Blood tests: {labs}.');
-      if (factors.includes('SPPROC')) guidance.push('Recent spinal procedure: ask about fever and wound problems, and re-check for infection if pain worsens.');
-      const notes = heldFever
-        ? ['Fever without IV drug use, immunosuppression or HIV: this service is set to raise the infection card only with such a risk factor (ACP 2007). Re-check for infection.']
-        : [];
+      const notes = heldFever ? [topic.note('fever-held-back')] : [];
       // {labs}: the labs this card offers (src/cards/render.ts); ESR and CBC unless already on record.
-      const action = `imaging not low value, {labs}; reassess within ${facts.settings.reassessWeeks} weeks`;
-      const named = `Elevated risk (${labels.join(', ')}): ${action}`;
+      const named = topic.summary('named', values);
       return {
         summary: fxOnly
-          ? `Fracture risk: imaging is not low value; X-ray first if imaging, reassess within ${facts.settings.reassessWeeks} weeks`
+          ? topic.summary('fracture-risk-only', values)
           : // Several long labels would push the action past 140 characters; the detail names them all.
-            named.replace('{labs}', 'ESR and CBC').length < 140 ? named : `Elevated risk (${labels.length} risk factors): ${action}`,
+            named.replace('{labs}', 'ESR and CBC').length < 140 ? named : topic.summary('counted', values),
         guidance,
         fired: facts.fired(...factors, ...(heldFever ? (['FEVER'] as const) : []), 'LBP', 'LEG', 'ARM'),
         notes,
-        orders: fxOnly ? [] : labs(['esr', 'cbc'], 'urgent'),
+        orders: fxOnly ? [] : ordersOf('elevated-risk', 'labs'),
       };
     },
   },
 
   'persistent-radiculopathy': {
-    row: 'D9',
-    topic: 'persistent-radiculopathy',
-    indicator: 'info',
-    sources: ['ACR-LBP', 'S0'],
+    ...topicFields('persistent-radiculopathy'),
     phase: 3,
     reads: [...RED_FLAG_FINDINGS, 'PAIN', 'TRIAL'],
     evaluate(facts, firedBefore) {
@@ -381,28 +317,27 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (flags.note) notes.push(flags.note);
       const unchecked = uncheckedRedFlags(facts);
       if (unchecked) notes.push(unchecked.line);
-      if (hasSevereP(facts)) notes.push(`Pain score at or above ${facts.settings.severePainScore}/10: severe.`);
+      const topic = TOPICS['persistent-radiculopathy'];
+      if (hasSevereP(facts)) notes.push(topic.note('severe-pain', { 'severe-score': facts.settings.severePainScore }));
       const trial = trialNote(facts);
       if (trial) notes.push(trial);
       // An MRI of every region already done in this episode (or recently) leads the card: review it, do not repeat it.
       const done = regions.map((r) => recentStudy(facts, r, 'MR'));
       const allDone = done.length > 0 && done.every((p) => p !== undefined);
+      const variant = allDone ? 'mri-done' : 'mri-advised';
+      const values = {
+        window: facts.settings.conservativeWindowWeeks,
+        'red-flags': unchecked ? `${flags.phrase} ${topic.phrase('not-all-checked')}` : flags.phrase,
+        regions: regionText(regions),
+        dates: done.map((p) => p?.date.slice(0, 10)).join(', '),
+        studies: done.map((p) => (p ? studyText(p) : '')).join('; '),
+      };
       const outcome: RowOutcome = {
-        summary: allDone
-          ? `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, ${flags.phrase}${unchecked ? ' on record' : ''}: MRI done ${done.map((p) => p?.date.slice(0, 10)).join(', ')}; review the report, refer if surgery or injection is considered`
-          : `Radiating pain over ${facts.settings.conservativeWindowWeeks} weeks, ${flags.phrase}${unchecked ? ' on record' : ''}: MRI ${regionText(regions)} spine if surgery or injection is considered`,
-        guidance: allDone
-          ? [
-              `Review the MRI already done (${done.map((p) => (p ? studyText(p) : '')).join('; ')}); a repeat is not needed unless the symptoms have changed.`,
-              'Refer to a spine specialist if surgery or injection is being considered.',
-            ]
-          : [
-              `MRI ${regionText(regions)} spine without contrast is reasonable if the patient is a candidate for surgery or injection.`,
-              'Refer to a spine specialist.',
-            ],
+        summary: topic.summary(variant, values),
+        guidance: topic.guidance(variant, values),
         fired: facts.fired('LEG', 'ARM', 'LBP', 'PAIN', 'TRIAL'),
         notes,
-        orders: [...mri(regions, 'wo', 'routine', false), referral('routine', false)],
+        orders: ordersOf('persistent-radiculopathy', 'default', regions),
       };
       if (regions.includes('cervical')) outcome.extraSources = ['ACR-CERVICAL'];
       return outcome;
@@ -410,10 +345,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'low-value-imaging': {
-    row: 'D10',
-    topic: 'low-value-imaging',
-    indicator: 'warning',
-    sources: ['ACR-LBP', 'ACP17', 'NG59', 'CW', 'CMS166', 'HEDIS'],
+    ...topicFields('low-value-imaging'),
     phase: 3,
     reads: [...RED_FLAG_FINDINGS, 'LBP', 'LEG'],
     evaluate(facts, firedBefore) {
@@ -431,31 +363,31 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (flags.note) notes.push(flags.note);
       const unchecked = uncheckedRedFlags(facts);
       if (unchecked) notes.push(unchecked.line);
-      if (facts.has('AGE50')) notes.push('Age over 50 alone does not make imaging appropriate (ACP 2007; HEDIS spans ages 18–75).');
+      const topic = TOPICS['low-value-imaging'];
+      if (facts.has('AGE50')) notes.push(topic.note('age-over-50'));
       const withdrawable = drafts.filter((d) => d.resourceId !== undefined);
-      for (const d of drafts) if (!d.resourceId) notes.push(`The draft "${d.display}" has no id: withdraw it by hand.`);
+      for (const d of drafts) if (!d.resourceId) notes.push(topic.note('draft-without-id', { draft: d.display }));
       const modality = drafts[0]?.modality;
-      const what = drafts.length === 1 && modality ? `the draft lumbar ${MODALITY_WORDS[modality] ?? modality}` : 'the draft lumbar imaging';
+      const values = {
+        'red-flags': flags.phrase,
+        checked: topic.phrase(unchecked ? 'not-all-checked' : 'checked'),
+        window: facts.settings.conservativeWindowWeeks,
+        imaging: drafts.length === 1 && modality ? (MODALITY_WORDS[modality] ?? modality) : topic.phrase('several-drafts'),
+      };
       return {
-        summary: `Low-value imaging: ${flags.phrase} ${unchecked ? 'on record' : 'found'} and pain under ${facts.settings.conservativeWindowWeeks} weeks; consider withdrawing ${what}`,
-        guidance: [
-          `Consider withdrawing the draft: imaging in the first ${facts.settings.conservativeWindowWeeks} weeks of back pain without red flags does not improve outcomes (Choosing Wisely; ACR Appropriateness Criteria; HEDIS).`,
-          ...conservativeGuidance(facts.settings),
-        ],
+        summary: topic.summary('default', values),
+        guidance: [...topic.guidance('default', values), ...conservativeGuidance(facts.settings)],
         fired: facts.fired('LBP', 'LEG', 'AGE50'),
         notes,
         withdraw: withdrawable,
         orders: physiotherapyUnlessTried(facts),
-        overrideReasons: ['red-flag-undocumented', 'specialist-requested', 'surgical-planning'],
+        overrideReasons: [...topic.overrideReasons],
       };
     },
   },
 
   'insufficient-data': {
-    row: 'D13',
-    topic: 'insufficient-data',
-    indicator: 'info',
-    sources: ['ARGONAUT-PAMA', 'ACR-LBP'],
+    ...topicFields('insufficient-data'),
     phase: 3,
     reads: ['LBP', 'LEG', 'ARM'],
     evaluate(facts, firedBefore) {
@@ -463,22 +395,20 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       const ep = facts.episode;
       if (!ep.present) {
         return {
-          summary: 'Insufficient data to assess this spine imaging order: no back, leg or arm pain is recorded',
-          guidance: ['Record the indication (back pain, sciatica or arm radiation, with onset) so appropriateness can be assessed.'],
+          summary: TOPICS['insufficient-data'].summary('no-indication'),
+          guidance: TOPICS['insufficient-data'].guidance('no-indication'),
           fired: [],
-          notes: ['No appropriateness rating is given without an indication.'],
+          notes: [TOPICS['insufficient-data'].note('no-indication')],
         };
       }
       // Unknown onset with lumbar imaging: the low-value judgement (D10) would be a guess.
       const lumbar = lumbarDrafts(facts);
       if (ep.weeks === undefined && lumbar.length > 0 && (facts.has('LBP') || facts.has('LEG'))) {
         return {
-          summary: 'Cannot judge this lumbar imaging order: the onset of the back or leg pain is not recorded',
-          guidance: [
-            `Record the onset date. Under ${facts.settings.conservativeWindowWeeks} weeks without red flags, imaging is usually not appropriate; after that it may be.`,
-          ],
+          summary: TOPICS['insufficient-data'].summary('onset-unknown'),
+          guidance: TOPICS['insufficient-data'].guidance('onset-unknown', { window: facts.settings.conservativeWindowWeeks }),
           fired: facts.fired('LBP', 'LEG', 'ARM'),
-          notes: [durationNote(facts), 'No low-value rating is given on a guessed duration.'],
+          notes: [durationNote(facts), TOPICS['insufficient-data'].note('guessed-duration')],
         };
       }
       return undefined;
@@ -486,34 +416,24 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
   },
 
   'child-back-pain': {
-    row: 'P1',
-    topic: 'child-back-pain',
-    indicator: 'info',
-    sources: ['ACR-CHILD'],
+    ...topicFields('child-back-pain'),
     phase: 3,
     reads: ['LBP', 'LEG', 'ARM'],
     evaluate(facts) {
       if (!facts.child || (!facts.episode.present && facts.reviewedImaging.length === 0)) return undefined;
       const radicular = facts.has('LEG') || facts.has('ARM');
+      const values = { age: facts.ageYears ?? TOPICS['child-back-pain'].phrase('age-unknown'), 'adult-age': facts.settings.adultMinimumAge };
+      const variant = radicular ? 'radicular' : 'default';
       return {
-        summary: `Back pain in a child (age ${facts.ageYears ?? 'under 18'}): adult imaging rules do not apply${radicular ? '; radicular pain needs specialist assessment' : ''}`,
-        guidance: [
-          radicular
-            ? 'Radicular (leg or arm) pain is uncommon in a child and warrants specialist assessment (paediatric orthopaedics or spine); ACR Back Pain—Child guides imaging.'
-            : 'Persistent or night pain, fever, weight loss or neurological signs in a child warrant specialist assessment; ACR Back Pain—Child guides imaging.',
-          'Red flags are checked as for adults; see any other card.',
-          `The adult low-value and conservative-care rules (Choosing Wisely, ACR low back pain, HEDIS 18–75, CMS166 18–50) are not applied under ${facts.settings.adultMinimumAge}.`,
-        ],
+        summary: TOPICS['child-back-pain'].summary(variant, values),
+        guidance: TOPICS['child-back-pain'].guidance(variant, values),
         fired: facts.fired('LBP', 'LEG', 'ARM'),
       };
     },
   },
 
   'conservative-care': {
-    row: 'D8',
-    topic: 'conservative-care',
-    indicator: 'info',
-    sources: ['ACP17', 'NG59', 'S0', 'S2'],
+    ...topicFields('conservative-care'),
     phase: 4,
     reads: RED_FLAG_FINDINGS,
     evaluate(facts, firedBefore) {
@@ -532,28 +452,34 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (flags.note) notes.push(flags.note);
       const unchecked = uncheckedRedFlags(facts);
       if (unchecked) notes.push(unchecked.line);
-      if (ep.weeks === undefined) notes.push(`This advice assumes an episode under ${window} weeks; if it has lasted longer, reassess for persistent radiculopathy.`);
+      const topic = TOPICS['conservative-care'];
+      if (ep.weeks === undefined) notes.push(topic.note('duration-assumed', { window }));
       if (lateWithoutTrial && trial) notes.push(trial);
       const extraSources: string[] = [];
       const cervicalDraft = facts.reviewedImaging.some((d) => d.region === 'cervical' && d.modality === 'MR');
       if (cervicalDraft && facts.has('ARM') && !facts.has('LEG')) {
         // D12: cervical radiculopathy MRI is not low value (ACR cervical); never apply the lumbar 6-week rule.
-        notes.push('The draft cervical MRI is not rated low value: ACR rates MRI usually appropriate for new or increasing cervical radiculopathy.');
+        notes.push(topic.note('cervical-draft'));
         extraSources.push('ACR-CERVICAL');
       }
       if (lateWithoutTrial) extraSources.push('ACR-LBP');
       // The lumbar 6-week imaging rule is never applied to cervical radiculopathy (ACR cervical).
       const armOnly = facts.has('ARM') && !facts.has('LBP') && !facts.has('LEG');
       if (armOnly && !extraSources.includes('ACR-CERVICAL')) {
-        notes.push('Arm radiation only: the lumbar 6-week imaging rule does not apply; ACR rates cervical MRI usually appropriate for new or increasing radiculopathy.');
+        notes.push(topic.note('arm-only'));
         extraSources.push('ACR-CERVICAL');
       }
-      const analgesic = facts.settings.firstLineAnalgesic === 'nsaid-first' ? 'NSAID first' : 'analgesia';
+      const values = {
+        // Capitalised: it opens the summary ("No red flags", "No spinal red flag").
+        'red-flags': flags.phrase.charAt(0).toUpperCase() + flags.phrase.slice(1),
+        checked: unchecked ? topic.phrase('not-all-checked', { count: unchecked.count }) : topic.phrase('checked'),
+        analgesic: topic.phrase(facts.settings.firstLineAnalgesic === 'nsaid-first' ? 'analgesic-nsaid-first' : 'analgesic-any'),
+        reassess: facts.settings.reassessWeeks,
+        window,
+      };
       return {
-        summary: lateWithoutTrial
-          ? 'No conservative care on record: try NSAID, physiotherapy and activity before imaging'
-          : `${flags.note ? 'No spinal red flag' : 'No red flags'} ${unchecked ? `on record (${unchecked.count} not checked)` : 'found'}: conservative care (stay active, ${analgesic}, heat, physio)${armOnly ? `; reassess in ${facts.settings.reassessWeeks}–${window} weeks` : '; no imaging now'}`,
-        guidance: [...conservativeGuidance(facts.settings), ...(early && !armOnly ? [`No lumbar imaging in the first ${window} weeks without red flags.`] : [])],
+        summary: topic.summary(lateWithoutTrial ? 'no-trial' : armOnly ? 'arm-only' : 'default', values),
+        guidance: [...conservativeGuidance(facts.settings), ...(early && !armOnly ? topic.guidance('no-early-imaging', { window }) : [])],
         fired: facts.fired('LBP', 'LEG', 'ARM', 'PAIN', 'TRIAL'),
         notes,
         orders: physiotherapyUnlessTried(facts),
@@ -567,7 +493,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
 function physiotherapyUnlessTried(facts: Facts): OrderNeed[] {
   const trial = facts.finding('TRIAL');
   const hadPhysio = trial.state === 'present' && trial.evidence.some((e) => e.qualifiers?.includes('physiotherapy'));
-  return hadPhysio ? [] : [{ key: 'referral-physiotherapy', priority: 'routine', recommended: false }];
+  return hadPhysio ? [] : ordersOf('conservative-care', 'physiotherapy');
 }
 
 /** The rows in evaluation order: by phase, then table order. */

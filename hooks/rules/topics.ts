@@ -1,0 +1,287 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { CARD_TOPICS, type CardTopic, type DecisionRowId, type Indicator } from '../../src/cards/recommendation.js';
+import type { SpinalRegion } from '../../src/findings/types.js';
+import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import type { OrderNeed } from './types.js';
+
+/**
+ * One data file per card topic (hooks/topics/<topic code>.yaml): its decision row, default indicator,
+ * sources, override reasons and the wording of its card as templates. The predicates in table.ts and
+ * mimickers.ts decide whether a card fires and which variant it shows; the words are here, so an
+ * informaticist changes a card's wording, sources or indicator without touching TypeScript.
+ *
+ * Templates name what the predicate fills in braces (`{regions}`, `{window}`). `{labs}` and
+ * `{labs|glucose}` are left for the renderer, which names the labs the card actually offers
+ * (src/cards/render.ts). A placeholder the topic does not provide, a missing variant or an extra one
+ * stops the load with a KnowledgeFileError naming the file and the place in it.
+ */
+
+/** What the code of one topic provides and asks for: the file must match it exactly. */
+export interface TopicContract {
+  /** Placeholders the predicate fills; `labs` is always allowed (the renderer fills it). */
+  placeholders: readonly string[];
+  summary: readonly string[];
+  guidance: readonly string[];
+  notes?: readonly string[];
+  /** Short words the predicate picks between and puts into a placeholder ("found" / "on record"). */
+  phrases?: readonly string[];
+  /** Named order lists the predicate proposes (`{region}` in a key: one order per region it names). */
+  orders?: readonly string[];
+}
+
+const DEFAULT: readonly string[] = ['default'];
+
+/**
+ * The variants each predicate picks from and the values it fills. Changing this is a code change
+ * (a new branch in a predicate); changing the words of an existing variant is not.
+ */
+export const TOPIC_CONTRACTS: Readonly<Record<CardTopic, TopicContract>> = {
+  'cauda-equina': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, orders: DEFAULT },
+  myelopathy: { placeholders: [], summary: DEFAULT, guidance: DEFAULT, orders: DEFAULT },
+  'motor-deficit': { placeholders: ['regions'], summary: ['one-limb', 'arm-and-leg'], guidance: DEFAULT, notes: ['level-unclear'], orders: DEFAULT },
+  'malignancy-suspected': {
+    placeholders: ['regions', 'findings', 'count'],
+    summary: ['default', 'myeloma-named', 'myeloma-counted'],
+    guidance: ['default', 'myeloma-addition', 'myeloma-only'],
+    notes: ['myeloma-labs-in-words'],
+    orders: ['default', 'myeloma-only'],
+  },
+  'infection-suspected': {
+    placeholders: ['regions'],
+    summary: ['default', 'epidural-abscess'],
+    guidance: ['default', 'epidural-abscess'],
+    orders: ['default', 'epidural-abscess'],
+  },
+  'elevated-risk': {
+    placeholders: ['reassess', 'factors', 'count'],
+    summary: ['named', 'counted', 'fracture-risk-only', 'prior-lumbar-surgery'],
+    guidance: ['default', 'labs', 'conservative-trial', 'recent-spinal-procedure', 'prior-lumbar-surgery'],
+    notes: ['fever-held-back'],
+    orders: ['labs', 'prior-lumbar-surgery'],
+  },
+  'bilateral-radiculopathy': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, orders: DEFAULT },
+  'conservative-care': {
+    placeholders: ['red-flags', 'checked', 'analgesic', 'reassess', 'reassess-until', 'window', 'count'],
+    summary: ['default', 'arm-only', 'no-trial'],
+    guidance: ['nsaid-first', 'nsaid-or-acetaminophen', 'no-early-imaging'],
+    notes: ['duration-assumed', 'cervical-draft', 'arm-only'],
+    phrases: ['checked', 'not-all-checked', 'analgesic-nsaid-first', 'analgesic-any'],
+    orders: ['physiotherapy'],
+  },
+  'persistent-radiculopathy': {
+    placeholders: ['window', 'red-flags', 'regions', 'dates', 'studies', 'severe-score'],
+    summary: ['mri-advised', 'mri-done'],
+    guidance: ['mri-advised', 'mri-done'],
+    notes: ['severe-pain'],
+    phrases: ['not-all-checked'],
+    orders: DEFAULT,
+  },
+  'low-value-imaging': {
+    placeholders: ['red-flags', 'checked', 'window', 'imaging', 'draft'],
+    summary: DEFAULT,
+    guidance: DEFAULT,
+    notes: ['age-over-50', 'draft-without-id'],
+    phrases: ['checked', 'not-all-checked', 'several-drafts'],
+  },
+  'insufficient-data': {
+    placeholders: ['window'],
+    summary: ['no-indication', 'onset-unknown'],
+    guidance: ['no-indication', 'onset-unknown'],
+    notes: ['no-indication', 'guessed-duration'],
+  },
+  'vascular-emergency': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: DEFAULT },
+  'possible-aaa': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: DEFAULT },
+  'dvt-suspected': {
+    placeholders: ['risk', 'score', 'items'],
+    summary: ['default', 'd-dimer-raised'],
+    guidance: ['likely', 'unlikely'],
+    notes: ['wells-found', 'wells-not-found', 'd-dimer-raised', 'd-dimer-missing'],
+    phrases: ['no-items'],
+  },
+  'vascular-claudication': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: DEFAULT },
+  'spinal-stenosis': { placeholders: ['window', 'weeks'], summary: DEFAULT, guidance: DEFAULT, notes: ['long-standing'] },
+  'neuropathy-workup': { placeholders: [], summary: DEFAULT, guidance: DEFAULT, notes: ['no-hba1c', 'no-vitamin-b12', 'bilateral'], orders: ['hba1c', 'vitamin-b12'] },
+  'hip-pathology': { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
+  'child-back-pain': { placeholders: ['age', 'adult-age'], summary: ['default', 'radicular'], guidance: ['default', 'radicular'], phrases: ['age-unknown'] },
+};
+
+const DECISION_ROWS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8', 'D9', 'D10', 'D13', 'M1', 'M2', 'M3', 'M4', 'M5', 'M7', 'M8', 'P1'] as const satisfies readonly DecisionRowId[];
+
+const TopicFileSchema = z.strictObject({
+  code: z.enum(CARD_TOPICS),
+  row: z.enum(DECISION_ROWS),
+  indicator: z.enum(['info', 'warning', 'critical']),
+  sources: z.array(z.string().regex(/^[A-Z0-9-]+$/)).min(1),
+  overrideReasons: z.array(z.string().regex(/^[a-z0-9-]+$/)).default([]),
+  summary: z.record(z.string(), z.string().min(1).max(300)).default({}),
+  guidance: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
+  notes: z.record(z.string(), z.string().min(1)).default({}),
+  phrases: z.record(z.string(), z.string().min(1).max(80)).default({}),
+  orders: z
+    .record(
+      z.string(),
+      z.array(
+        z.strictObject({
+          // An order catalog key (mappings/orders/catalog.yaml); test/rules/topics-files.test.ts checks it exists.
+          key: z.string().regex(/^[a-z0-9-]*(\{region\})?[a-z0-9-]*$/, 'an order catalog key, optionally with {region}'),
+          priority: z.enum(['stat', 'urgent', 'routine']),
+          /** false: offered but not pre-selected (a suggestion the clinician opts into). */
+          recommended: z.boolean().default(true),
+        }),
+      ),
+    )
+    .default({}),
+});
+
+export type TopicFile = z.infer<typeof TopicFileSchema>;
+
+export type TemplateValues = Readonly<Record<string, string | number>>;
+
+/** A topic as the predicates use it: its fixed fields, and its templates filled with their values. */
+export interface TopicKnowledge {
+  code: CardTopic;
+  row: DecisionRowId;
+  indicator: Indicator;
+  sources: readonly string[];
+  overrideReasons: readonly string[];
+  summary(variant: string, values?: TemplateValues): string;
+  guidance(variant: string, values?: TemplateValues): string[];
+  note(variant: string, values?: TemplateValues): string;
+  phrase(variant: string, values?: TemplateValues): string;
+  /** The orders of one variant; a `{region}` key becomes one order per region, in the order given. */
+  orders(variant: string, regions?: readonly SpinalRegion[]): OrderNeed[];
+}
+
+/** `{name}`; `{labs}` and `{labs|...}` belong to the renderer and pass through untouched. */
+const PLACEHOLDER = /\{([^{}|]*)(\|[^{}]*)?\}/g;
+const RENDERER_PLACEHOLDERS = new Set(['labs']);
+
+function fieldPath(parts: readonly PropertyKey[]): string {
+  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
+}
+
+function checkVariants(file: string, section: 'summary' | 'guidance' | 'notes' | 'phrases' | 'orders', have: Record<string, unknown>, want: readonly string[]): void {
+  for (const v of want) if (!(v in have)) throw new KnowledgeFileError(file, `${section}.${v}`, `missing: the rule uses this ${section} variant`);
+  for (const v of Object.keys(have)) {
+    if (!want.includes(v)) throw new KnowledgeFileError(file, `${section}.${v}`, `unknown variant; this topic has ${want.length ? want.join(', ') : 'none'}`);
+  }
+}
+
+function checkPlaceholders(file: string, where: string, text: string, allowed: readonly string[]): void {
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    const name = m[1] ?? '';
+    if (RENDERER_PLACEHOLDERS.has(name)) continue;
+    if (m[2] !== undefined || !allowed.includes(name)) {
+      const known = ['labs', ...allowed].map((p) => `{${p}}`).join(', ');
+      throw new KnowledgeFileError(file, where, `unknown placeholder "${m[0]}"; this topic fills ${known}`);
+    }
+  }
+}
+
+function fill(file: string, where: string, template: string, values: TemplateValues): string {
+  return template.replace(PLACEHOLDER, (whole, name: string, tail: string | undefined) => {
+    if (tail !== undefined || RENDERER_PLACEHOLDERS.has(name)) return whole;
+    const value = values[name];
+    // The contract check at load makes this a programming error in a predicate, never a file error.
+    if (value === undefined) throw new Error(`${file}: ${where}: the rule did not fill {${name}}`);
+    return String(value);
+  });
+}
+
+/** A variant the contract does not list is a bug in a predicate, never silently no words. */
+function pick<T>(file: string, section: string, variants: Record<string, T>, v: string): T {
+  const found = variants[v];
+  if (found === undefined) throw new Error(`${file}: ${section}.${v}: the rule asked for a variant its contract does not list`);
+  return found;
+}
+
+function compileTopic(file: string, data: TopicFile, contract: TopicContract): TopicKnowledge {
+  checkVariants(file, 'summary', data.summary, contract.summary);
+  checkVariants(file, 'guidance', data.guidance, contract.guidance);
+  checkVariants(file, 'notes', data.notes, contract.notes ?? []);
+  for (const [v, text] of Object.entries(data.summary)) checkPlaceholders(file, `summary.${v}`, text, contract.placeholders);
+  for (const [v, lines] of Object.entries(data.guidance)) lines.forEach((text, i) => checkPlaceholders(file, `guidance.${v}[${i}]`, text, contract.placeholders));
+  checkVariants(file, 'phrases', data.phrases, contract.phrases ?? []);
+  checkVariants(file, 'orders', data.orders, contract.orders ?? []);
+  for (const [v, text] of Object.entries(data.notes)) checkPlaceholders(file, `notes.${v}`, text, contract.placeholders);
+  for (const [v, text] of Object.entries(data.phrases)) checkPlaceholders(file, `phrases.${v}`, text, contract.placeholders);
+  return {
+    code: data.code,
+    row: data.row,
+    indicator: data.indicator,
+    sources: data.sources,
+    overrideReasons: data.overrideReasons,
+    summary: (v, values = {}) => fill(file, `summary.${v}`, pick(file, 'summary', data.summary, v), values),
+    guidance: (v, values = {}) => pick(file, 'guidance', data.guidance, v).map((line, i) => fill(file, `guidance.${v}[${i}]`, line, values)),
+    note: (v, values = {}) => fill(file, `notes.${v}`, pick(file, 'notes', data.notes, v), values),
+    phrase: (v, values = {}) => fill(file, `phrases.${v}`, pick(file, 'phrases', data.phrases, v), values),
+    orders: (v, regions = []) =>
+      pick(file, 'orders', data.orders, v).flatMap((o) =>
+        o.key.includes('{region}')
+          ? regions.map((region) => ({ key: o.key.replace('{region}', region), priority: o.priority, recommended: o.recommended }))
+          : [{ key: o.key, priority: o.priority, recommended: o.recommended }],
+      ),
+  };
+}
+
+/** hooks/topics at the repository root: two folders above this file, three once built into dist/. */
+export function defaultTopicsDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const up = here.includes(`${path.sep}dist${path.sep}`) ? ['..', '..', '..'] : ['..'];
+  return path.resolve(here, ...up, up.length === 1 ? 'topics' : path.join('hooks', 'topics'));
+}
+
+function readTopicFile(dir: string, topic: CardTopic): TopicKnowledge {
+  const relative = `${topic}.yaml`;
+  const file = `${path.basename(path.resolve(dir))}/${relative}`;
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, relative), 'utf8');
+  } catch (err) {
+    throw new KnowledgeFileError(file, '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new KnowledgeFileError(file, '(file)', `not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const parsed = TopicFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const [first, ...rest] = parsed.error.issues;
+    const reason = [first?.message ?? 'invalid', ...rest.map((i) => `${fieldPath(i.path)}: ${i.message}`)].join('; ');
+    throw new KnowledgeFileError(file, first ? fieldPath(first.path) : '(root)', reason);
+  }
+  // The file name is the topic code, so a card's source.topic.code finds its file in one step.
+  if (parsed.data.code !== topic) throw new KnowledgeFileError(file, 'code', `"${parsed.data.code}" does not match the file name "${topic}"`);
+  return compileTopic(file, parsed.data, TOPIC_CONTRACTS[topic]);
+}
+
+/** Reads and checks every topic file of `dir`; one file per card topic, no more, no fewer. */
+export function loadTopics(dir: string): Readonly<Record<CardTopic, TopicKnowledge>> {
+  const out = {} as Record<CardTopic, TopicKnowledge>;
+  for (const topic of CARD_TOPICS) out[topic] = readTopicFile(dir, topic);
+  for (const name of readdirSync(dir)) {
+    const code = name.replace(/\.ya?ml$/, '');
+    if (code !== name && !(CARD_TOPICS as readonly string[]).includes(code)) {
+      throw new KnowledgeFileError(`${path.basename(path.resolve(dir))}/${name}`, '(file)', 'not a card topic of docs/clinical-rules.md (Card topics): the file name must be the topic code');
+    }
+  }
+  return out;
+}
+
+/**
+ * The shipped topic files, read when the rule table is first imported (like hooks/prefetch.ts reads
+ * the mappings): a broken file stops startup with its name and the place in it.
+ */
+export const TOPICS: Readonly<Record<CardTopic, TopicKnowledge>> = loadTopics(defaultTopicsDir());
+
+/** The fields of a DecisionRule that come from its topic file. */
+export function topicFields(topic: CardTopic): { row: DecisionRowId; topic: CardTopic; indicator: Indicator; sources: string[] } {
+  const t = TOPICS[topic];
+  return { row: t.row, topic, indicator: t.indicator, sources: [...t.sources] };
+}

@@ -1,0 +1,142 @@
+import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultTopicsDir, loadTopics, TOPIC_CONTRACTS, TOPICS } from '../../hooks/rules/topics.js';
+import { loadRuleKnowledge } from '../../hooks/rules/knowledge.js';
+import { SOURCES } from '../../src/cards/sources.js';
+import { CARD_TOPICS } from '../../src/cards/recommendation.js';
+import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import { MAPPINGS_DIR } from './support.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = path.join(await mkdtemp(path.join(os.tmpdir(), 'topics-')), 'topics');
+  await cp(defaultTopicsDir(), dir, { recursive: true });
+});
+afterEach(async () => {
+  await rm(path.dirname(dir), { recursive: true, force: true });
+});
+
+async function edit(file: string, change: (text: string) => string): Promise<void> {
+  const full = path.join(dir, file);
+  await writeFile(full, change(await readFile(full, 'utf8')));
+}
+
+function loadError(): KnowledgeFileError {
+  try {
+    loadTopics(dir);
+  } catch (err) {
+    expect(err).toBeInstanceOf(KnowledgeFileError);
+    return err as KnowledgeFileError;
+  }
+  throw new Error('the topic files loaded');
+}
+
+describe('hooks/topics: one file per card topic', () => {
+  it('loads the shipped files: one per topic, named by its code', () => {
+    expect(Object.keys(loadTopics(dir)).sort()).toEqual([...CARD_TOPICS].sort());
+  });
+
+  it('names a missing file', async () => {
+    await unlink(path.join(dir, 'myelopathy.yaml'));
+    expect(loadError()).toMatchObject({ file: 'topics/myelopathy.yaml', path: '(file)' });
+  });
+
+  it('names a file that is not valid YAML', async () => {
+    await edit('hip-pathology.yaml', (t) => `${t}\nsummary: [unclosed\n`);
+    expect(loadError()).toMatchObject({ file: 'topics/hip-pathology.yaml', path: '(file)' });
+  });
+
+  it('names the field that breaks the schema', async () => {
+    await edit('motor-deficit.yaml', (t) => t.replace('indicator: warning', 'indicator: urgent'));
+    expect(loadError()).toMatchObject({ file: 'topics/motor-deficit.yaml', path: 'indicator' });
+  });
+
+  it('rejects a placeholder the rule does not fill, naming the template', async () => {
+    await edit('motor-deficit.yaml', (t) => t.replace('MRI {regions} spine without contrast', 'MRI {region} spine without contrast'));
+    const err = loadError();
+    expect(err).toMatchObject({ file: 'topics/motor-deficit.yaml', path: 'guidance.default[0]' });
+    expect(err.reason).toContain('{region}');
+  });
+
+  it('rejects a template variant the rule never shows, and a missing one', async () => {
+    await edit('infection-suspected.yaml', (t) => t.replace('epidural-abscess:', 'epidural-absess:'));
+    expect(loadError()).toMatchObject({ file: 'topics/infection-suspected.yaml', path: 'summary.epidural-abscess' });
+  });
+
+  it('rejects an order key that is no catalog key', async () => {
+    await edit('cauda-equina.yaml', (t) => t.replace('key: mri-lumbar-wo', 'key: MRI lumbar'));
+    expect(loadError()).toMatchObject({ file: 'topics/cauda-equina.yaml', path: 'orders.default[0].key' });
+  });
+
+  it('rejects a file whose code is not its name', async () => {
+    await edit('possible-aaa.yaml', (t) => t.replace('code: possible-aaa', 'code: dvt-suspected'));
+    expect(loadError()).toMatchObject({ file: 'topics/possible-aaa.yaml', path: 'code' });
+  });
+
+  it('rejects a file that is no card topic', async () => {
+    await writeFile(path.join(dir, 'sciatica.yaml'), 'code: sciatica\n');
+    expect(loadError()).toMatchObject({ file: 'topics/sciatica.yaml' });
+  });
+
+  it('lets an informaticist reword a card: the new words reach the rule', async () => {
+    await edit('hip-pathology.yaml', (t) => t.replace('Examine the hip: pain on internal rotation', 'Examine the hip joint: pain on internal rotation'));
+    expect(loadTopics(dir)['hip-pathology'].guidance('default')[0]).toMatch(/^Examine the hip joint:/);
+  });
+
+  it('leaves {labs} to the renderer and fills the rule\'s own placeholders', () => {
+    const summary = TOPICS['malignancy-suspected'].summary('default', { regions: 'lumbar' });
+    expect(summary).toBe('Possible spinal malignancy: urgent MRI lumbar spine (with and without contrast), {labs}');
+    expect(TOPICS['neuropathy-workup'].summary('default')).toContain('{labs|glucose}');
+  });
+});
+
+describe('hooks/topics and the published code system', () => {
+  it('cites only sources the cards can name', () => {
+    for (const topic of CARD_TOPICS) for (const id of TOPICS[topic].sources) expect(SOURCES[id], `${topic}: ${id}`).toBeDefined();
+  });
+
+  it('proposes only orders of the order catalog, for every region a rule may name', async () => {
+    const knowledge = await loadRuleKnowledge(MAPPINGS_DIR);
+    const regions = ['cervical', 'lumbar'] as const;
+    for (const topic of CARD_TOPICS) {
+      for (const variant of TOPIC_CONTRACTS[topic].orders ?? []) {
+        for (const o of TOPICS[topic].orders(variant, regions)) expect(knowledge.orders.has(o.key), `${topic} ${variant}: ${o.key}`).toBe(true);
+      }
+    }
+  });
+
+  it('override reasons exist in mappings/codesystems/override-reason.json', async () => {
+    const knowledge = await loadRuleKnowledge(MAPPINGS_DIR);
+    for (const topic of CARD_TOPICS) for (const code of TOPICS[topic].overrideReasons) expect(knowledge.overrideReasons.has(code), `${topic}: ${code}`).toBe(true);
+  });
+
+  // The topic files are the source of truth; card-topic.json publishes the same row and indicator.
+  it('card-topic.json says the same decision row and indicator as each topic file', () => {
+    const cs = JSON.parse(readFileSync(path.join(MAPPINGS_DIR, 'codesystems/card-topic.json'), 'utf8')) as {
+      concept: { code: string; property: { code: string; valueString?: string; valueCode?: string }[] }[];
+    };
+    const published = Object.fromEntries(
+      cs.concept.map((c) => [c.code, { row: c.property.find((p) => p.code === 'decision-row')?.valueString, indicator: c.property.find((p) => p.code === 'indicator')?.valueCode }]),
+    );
+    const files = Object.fromEntries(CARD_TOPICS.map((t) => [t, { row: TOPICS[t].row, indicator: TOPICS[t].indicator }]));
+    expect(published).toEqual(files);
+  });
+});
+
+describe('mappings/codesystems/card-topic.json against the topic files', () => {
+  it('a card-topic.json that disagrees with a topic file stops the load, naming the concept', async () => {
+    const mappings = path.join(path.dirname(dir), 'mappings');
+    await cp(MAPPINGS_DIR, mappings, { recursive: true });
+    const file = path.join(mappings, 'codesystems/card-topic.json');
+    const cs = JSON.parse(await readFile(file, 'utf8')) as { concept: { code: string; property: { code: string; valueCode?: string }[] }[] };
+    const i = cs.concept.findIndex((c) => c.code === 'myelopathy');
+    const prop = cs.concept[i]?.property.find((p) => p.code === 'indicator');
+    if (prop) prop.valueCode = 'warning';
+    await writeFile(file, JSON.stringify(cs));
+    await expect(loadRuleKnowledge(mappings)).rejects.toMatchObject({ file: 'mappings/codesystems/card-topic.json', path: `concept[${i}].property(indicator)` });
+  });
+});
