@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     mode === 'stack'
       ? new KnowledgeHolder(async () => answersOnce(await loadKnowledge(defaultMappingsDir(), SPINE_CDS, config.rules)))
       : undefined;
-  const built = await buildApp({ content: SPINE_CDS, config, logStream: { write: () => true } as never, ...(knowledge ? { knowledge } : {}) });
+  const built = await buildApp({ content: SPINE_CDS, config, logStream: nonOkLines as never, ...(knowledge ? { knowledge } : {}) });
   await built.knowledge.load();
   await built.app.listen({ port: 0, host: '127.0.0.1' });
   report(built.app.server.address());
@@ -73,6 +73,17 @@ function answersOnce(real: Knowledge): Knowledge {
     advisor: { advise: (input) => (response ??= real.advisor.advise(input)) },
   };
 }
+
+/**
+ * The log is dropped, except the summary line of an answer that was not 200: a non-2xx answer must be
+ * explained before any figure is trusted, and its line says why (status, stage, reason).
+ */
+const nonOkLines = {
+  write(line: string): boolean {
+    if ((line.includes('"status":') && !line.includes('"status":200')) || line.includes('"shed"')) process.stderr.write(`[${mode}] ${line}`);
+    return true;
+  },
+};
 
 function report(address: unknown): void {
   const port = typeof address === 'object' && address !== null ? (address as { port: number }).port : 0;

@@ -1,5 +1,5 @@
 import type { FhirResource } from 'fhir/r4';
-import { OBSERVATION_LOINC } from '../../hooks/prefetch.js';
+import { OBSERVATION_LOINC, SPINE_PREFETCH } from '../../hooks/prefetch.js';
 
 /** A seeded random source, and dates up to `maxDaysAgo` before `now` drawn from it: runs stay comparable. */
 function seededClock(initialSeed: number, now: Date): { rand: () => number; date: (maxDaysAgo: number) => string } {
@@ -90,7 +90,8 @@ const searchset = (resources: FhirResource[]) => ({
 
 /**
  * What an EHR sends after executing the service's prefetch templates against that record: the
- * Patient, all Conditions, only the Observations with the template's codes, the medications.
+ * Patient, all Conditions, only the Observations with the template's codes (and the exam ones), the
+ * medications, orders, procedures and imaging.
  */
 export function prefetchFor(record: FhirResource[]): Record<string, unknown> {
   const codes = new Set<string>(OBSERVATION_LOINC);
@@ -103,8 +104,15 @@ export function prefetchFor(record: FhirResource[]): Record<string, unknown> {
     ),
     medicationRequests: searchset(of('MedicationRequest')),
     medicationStatements: searchset(of('MedicationStatement')),
+    // Every optional key too: a key left out is logged and named on the card as not read, work a
+    // real EHR's call does not cause.
+    examObservations: searchset(
+      of('Observation').filter((o) => o.resourceType === 'Observation' && o.category?.some((c) => c.coding?.some((k) => k.code === 'exam'))),
+    ),
     serviceRequests: searchset(of('ServiceRequest')),
     procedures: searchset(of('Procedure')),
+    diagnosticReports: searchset(of('DiagnosticReport')),
+    imagingStudies: searchset(of('ImagingStudy')),
   };
 }
 
@@ -209,6 +217,8 @@ export type Workload = 'sparse' | 'dense';
 export function hookRequest(size: number, workload: Workload = 'sparse'): { body: string; recordBytes: number; prefetchBytes: number } {
   const record = workload === 'dense' ? denseRecord(size) : syntheticRecord(size);
   const prefetch = prefetchFor(record);
+  const missing = SPINE_PREFETCH.map((t) => t.key).filter((key) => !(key in prefetch));
+  if (missing.length > 0) throw new Error(`bench prefetch lacks template keys ${missing.join(', ')}: the service would log and card them as not read`);
   const body = JSON.stringify({
     hook: 'patient-view',
     hookInstance: 'd1577c69-dfbe-44ad-ba6d-3e05e953b2ea',
