@@ -120,7 +120,8 @@ export function prefetchFor(record: FhirResource[]): Record<string, unknown> {
  * A chart dense in the rules' own data, as the prefetch templates return it (they filter by the
  * rules' codes, so nearly everything that arrives is evaluated): over two years, temperatures in °F
  * and °C (some axillary or tympanic), ESR, CRP in mg/L and in mg/dL, weights in kg and lb,
- * Conditions with long displays and several codings each, and medications (some glucocorticoids).
+ * Conditions with long displays and several codings each, medications (some glucocorticoids), a
+ * normal neurological examination charted as exam Observations, procedures and imaging reports.
  * Deterministic (seeded), so runs are comparable.
  */
 export function denseRecord(size: number, patientId = 'bench-1', now = new Date()): FhirResource[] {
@@ -195,6 +196,10 @@ export function denseRecord(size: number, patientId = 'bench-1', now = new Date(
         onsetDateTime: date(730),
         recordedDate: date(730),
       });
+    } else if (r < 0.92) {
+      resources.push(examObservation(i, subject, date(730), rand()));
+    } else if (r < 0.95) {
+      resources.push(procedureOrImaging(i, subject, date(730), rand()));
     } else {
       const [code, display] = medications[i % medications.length]!;
       resources.push({
@@ -210,6 +215,57 @@ export function denseRecord(size: number, patientId = 'bench-1', now = new Date(
     }
   }
   return resources;
+}
+
+const SCT = 'http://snomed.info/sct';
+const sct = (code: string, display: string) => ({ coding: [{ system: SCT, code, display }], text: display });
+const LEFT_LOWER_LIMB = sct('32153003', 'Structure of left lower limb');
+
+/**
+ * The neurological examination as EHRs chart it (issue 13's shapes): muscle power graded 5/5, a
+ * straight-leg raise with a coded answer, saddle sensation intact, each with a bodySite; all normal,
+ * so the record keeps its no-red-flag picture while the exam mappings read every one of them.
+ */
+function examObservation(i: number, subject: { reference: string }, when: string, pick: number): FhirResource {
+  const base = {
+    resourceType: 'Observation' as const,
+    id: `x${i}`,
+    status: 'final' as const,
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'exam' }] }],
+    subject,
+    effectiveDateTime: when,
+    bodySite: LEFT_LOWER_LIMB,
+  };
+  if (pick < 0.4) return { ...base, code: sct('249950004', 'Muscle power'), valueQuantity: { value: 5, unit: '/5', system: 'http://unitsofmeasure.org', code: '{score}' } };
+  if (pick < 0.8) return { ...base, code: sct('164490000', 'Straight leg raise test'), valueCodeableConcept: sct('17621005', 'Normal') };
+  return { ...base, code: sct('426826007', 'Saddle anaesthesia'), valueCodeableConcept: sct('17621005', 'Normal') };
+}
+
+/**
+ * Procedures and imaging already done, read by the prior-surgery and duplicate-imaging checks: an
+ * unrelated procedure, chest and lumbar radiograph reports, and an imaging study.
+ */
+function procedureOrImaging(i: number, subject: { reference: string }, when: string, pick: number): FhirResource {
+  if (pick < 0.5) {
+    return { resourceType: 'Procedure', id: `p${i}`, status: 'completed', subject, code: sct('73761001', 'Colonoscopy'), performedDateTime: when };
+  }
+  const radiology = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0074', code: 'RAD', display: 'Radiology' }] }];
+  if (pick < 0.9) {
+    const lumbar = pick < 0.6;
+    return {
+      resourceType: 'DiagnosticReport',
+      id: `dr${i}`,
+      status: 'final',
+      category: radiology,
+      code: lumbar
+        ? { coding: [{ system: 'http://loinc.org', code: '30773-6', display: 'XR Lumbar spine 2 or 3 views' }], text: 'XR Lumbar spine 2 or 3 views' }
+        : { coding: [{ system: 'http://loinc.org', code: '36643-5', display: 'XR Chest 2 Views' }], text: 'XR Chest 2 Views' },
+      subject,
+      effectiveDateTime: when,
+      issued: when,
+    };
+  }
+  return { resourceType: 'ImagingStudy', id: `is${i}`, status: 'available', subject, started: when, modality: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CR' }] };
 }
 
 export type Workload = 'sparse' | 'dense';
