@@ -44,11 +44,16 @@ export function textNestingExceeds(text: string, maxDepth: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
-      // Skip the string: up to the next quote not escaped by a backslash.
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c) i++;
-        else if (d === 0x22) break;
+      // Skip the string: to the next quote not escaped, i.e. preceded by an even run of backslashes.
+      // indexOf runs vectorised; a loop over every character of every string cost twice as much on
+      // a body of 1.4 MB in 86,000 short strings (issue 17).
+      for (;;) {
+        const quote = text.indexOf('"', i + 1);
+        if (quote < 0) return false;
+        let k = quote - 1;
+        while (text.charCodeAt(k) === 0x5c) k--;
+        i = quote;
+        if ((quote - 1 - k) % 2 === 0) break;
       }
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > maxDepth) return true;
