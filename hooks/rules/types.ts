@@ -36,7 +36,7 @@ export interface DecisionRule {
   topic: CardTopic;
   /** The indicator of docs/clinical-rules.md (Card topics); an outcome may raise it. */
   indicator: Indicator;
-  /** Seeds and guidelines the row cites (ids of src/cards/sources.ts). */
+  /** Seeds and guidelines the row cites (ids of hooks/sources.yaml). */
   sources: string[];
   phase: 1 | 2 | 3 | 4;
   /** Findings the judgement depends on: when unknown, the card says so. */

@@ -90,7 +90,7 @@ export interface Recommendation {
   notes: string[];
   orders: OrderSuggestion[];
   withdrawals: OrderWithdrawal[];
-  /** Source ids (S0–S4 or guideline ids of src/cards/sources.ts); the first guideline names the card. */
+  /** Source ids (S0–S4 or guideline ids of hooks/sources.yaml); the first guideline names the card. */
   sources: string[];
   overrideReasons: Coding[];
 }

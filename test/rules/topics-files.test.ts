@@ -3,9 +3,8 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultTopicsDir, loadTopics, TOPIC_CONTRACTS, TOPICS } from '../../hooks/rules/topics.js';
+import { checkTopicSources, defaultTopicsDir, loadSources, loadTopics, SOURCES, TOPIC_CONTRACTS, TOPICS } from '../../hooks/rules/topics.js';
 import { loadRuleKnowledge } from '../../hooks/rules/knowledge.js';
-import { SOURCES } from '../../src/cards/sources.js';
 import { CARD_TOPICS } from '../../src/cards/recommendation.js';
 import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
 import { MAPPINGS_DIR } from './support.js';
@@ -124,6 +123,36 @@ describe('hooks/topics and the published code system', () => {
     );
     const files = Object.fromEntries(CARD_TOPICS.map((t) => [t, { row: TOPICS[t].row, indicator: TOPICS[t].indicator }]));
     expect(published).toEqual(files);
+  });
+});
+
+describe('hooks/sources.yaml: the sources as data', () => {
+  const sourcesFile = () => path.join(path.dirname(dir), 'sources.yaml');
+  beforeEach(async () => {
+    await cp(path.join(defaultTopicsDir(), '..', 'sources.yaml'), sourcesFile());
+  });
+
+  it('a topic citing a source the file does not have stops the load, naming the topic file and the place', async () => {
+    await edit('myelopathy.yaml', (t) => t.replace('sources:\n', 'sources:\n  - NOT-A-SOURCE\n'));
+    const topics = loadTopics(dir);
+    expect(() => checkTopicSources(topics, loadSources(sourcesFile()), dir)).toThrow(
+      expect.objectContaining({ file: 'topics/myelopathy.yaml', path: 'sources[0]' }) as Error,
+    );
+  });
+
+  it('refuses a link that is not https, and a field the file does not define', async () => {
+    const text = await readFile(sourcesFile(), 'utf8');
+    await writeFile(sourcesFile(), text.replace('url: https://www.nice.org.uk/guidance/ng59', 'url: http://www.nice.org.uk/guidance/ng59'));
+    expect(() => loadSources(sourcesFile())).toThrow(KnowledgeFileError);
+    await writeFile(sourcesFile(), `${text}NG59-COPY:\n  label: "x"\n  doi: "10.1/x"\n`);
+    expect(() => loadSources(sourcesFile())).toThrow(expect.objectContaining({ path: 'NG59-COPY' }) as Error);
+  });
+
+  it('a changed label reaches the card link without touching TypeScript', async () => {
+    const text = await readFile(sourcesFile(), 'utf8');
+    await writeFile(sourcesFile(), text.replace('label: "NICE NG59 Low Back Pain and Sciatica"', 'label: "NICE NG59 (2020 update)"'));
+    expect(loadSources(sourcesFile()).NG59?.label).toBe('NICE NG59 (2020 update)');
+    expect(SOURCES.NG59?.url).toBe('https://www.nice.org.uk/guidance/ng59');
   });
 });
 
