@@ -1,5 +1,6 @@
 import type { FindingId } from '../../src/findings/types.js';
-import type { CardTopic, DecisionRowId, FiredFinding, Indicator, OrderPriority } from '../../src/cards/recommendation.js';
+import type { FiredFinding, Indicator, OrderPriority } from '../../src/cards/recommendation.js';
+import type { CardTopic, DecisionRowId } from './card-topics.js';
 import type { DraftImaging, Facts } from './facts.js';
 
 /** An order a row wants, before merging across rows and checking for duplicates. */
