@@ -8,7 +8,7 @@ import { compileValueSets, valueSetSchema } from '../../src/findings/valueset.js
 import type { Indicator } from '../../src/cards/recommendation.js';
 import { CARD_TOPICS, type CardTopic } from './card-topics.js';
 import type { Coding } from '../../src/cards/types.js';
-import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
 import { TOPICS } from './topics.js';
 
 /**

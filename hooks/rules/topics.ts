@@ -7,7 +7,7 @@ import type { Indicator } from '../../src/cards/recommendation.js';
 import { CARD_TOPICS, type CardTopic, type DecisionRowId } from './card-topics.js';
 import type { SpinalRegion } from '../../src/findings/types.js';
 import type { SourceReference } from '../../src/cards/sources.js';
-import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
 import type { OrderNeed } from './types.js';
 
 /**

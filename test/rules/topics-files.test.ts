@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkTopicSources, defaultTopicsDir, loadSources, loadTopics, SOURCES, TOPIC_CONTRACTS, TOPICS } from '../../hooks/rules/topics.js';
 import { loadRuleKnowledge } from '../../hooks/rules/knowledge.js';
 import { CARD_TOPICS } from '../../hooks/rules/card-topics.js';
-import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
 import { MAPPINGS_DIR } from './support.js';
 
 let dir: string;
