@@ -7,6 +7,7 @@ import { checkTopicSources, defaultTopicsDir, loadSources, loadTopics, SOURCES, 
 import { loadRuleKnowledge } from '../../hooks/rules/knowledge.js';
 import { CARD_TOPICS } from '../../hooks/rules/card-topics.js';
 import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
+import { CARD_TOPIC_CODESYSTEM, withTopicProperties } from '../../scripts/card-topics.js';
 import { MAPPINGS_DIR } from './support.js';
 
 let dir: string;
@@ -157,6 +158,18 @@ describe('hooks/sources.yaml: the sources as data', () => {
 });
 
 describe('mappings/codesystems/card-topic.json against the topic files', () => {
+  it('is what npm run knowledge:topics writes from the topic files', () => {
+    const text = readFileSync(CARD_TOPIC_CODESYSTEM, 'utf8');
+    expect(withTopicProperties(text)).toBe(text);
+  });
+
+  it('a hand edit of a row or indicator is put back from the topic file by the script', () => {
+    const text = readFileSync(CARD_TOPIC_CODESYSTEM, 'utf8');
+    const edited = text.replace('"valueCode": "critical"', '"valueCode": "info"');
+    expect(edited).not.toBe(text);
+    expect(withTopicProperties(edited)).toBe(text);
+  });
+
   it('a card-topic.json that disagrees with a topic file stops the load, naming the concept', async () => {
     const mappings = path.join(path.dirname(dir), 'mappings');
     await cp(MAPPINGS_DIR, mappings, { recursive: true });
