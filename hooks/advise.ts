@@ -5,6 +5,7 @@ import type { CdsResponse } from '../src/cards/types.js';
 import type { Evidence } from '../src/findings/types.js';
 import { evaluateRules } from './rules/evaluate.js';
 import { loadRuleKnowledge, type RuleKnowledge } from './rules/knowledge.js';
+import { SOURCES } from './rules/topics.js';
 import type { RuleSettings } from './settings.js';
 import { RuleSettingsSchema } from './settings.js';
 import type { Advisor, RuleInput } from './types.js';
@@ -20,6 +21,7 @@ function renderContext(input: RuleInput, knowledge: RuleKnowledge): RenderContex
   const ctx: RenderContext = {
     topicSystem: knowledge.topicSystem,
     topicDisplay: knowledge.topicDisplay,
+    sources: SOURCES,
     patientReference: `Patient/${patientId || 'unknown'}`,
   };
   if (input?.now instanceof Date && Number.isFinite(input.now.getTime())) ctx.authoredOn = input.now.toISOString();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ENV_BOOLEAN_SPELLINGS, parseEnvBoolean } from '../src/env-boolean.js';
-import { KnowledgeFileError } from '../src/knowledge-file-error.js';
+import { ENV_BOOLEAN_SPELLINGS, parseEnvBoolean } from '../src/config/env-boolean.js';
+import { KnowledgeFileError } from '../src/knowledge/knowledge-file-error.js';
 
 /** Where the rule settings come from, as a KnowledgeFileError names it. */
 export const RULE_SETTINGS_SOURCE = 'environment';
@@ -141,7 +141,7 @@ function parseEnvValue(key: SettingKey, raw: string): unknown {
   const text = raw.trim();
   const sample = DEFAULT_RULE_SETTINGS[key];
   if (typeof sample === 'boolean') {
-    // The same spellings as every other boolean variable (src/env-boolean.ts), so untrimmed.
+    // The same spellings as every other boolean variable (src/config/env-boolean.ts), so untrimmed.
     return parseEnvBoolean(raw) ?? raw; // anything else left for zod to reject, naming the variable
   }
   if (typeof sample === 'number') return text === '' ? Number.NaN : Number(text);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_RULE_SETTINGS, RULE_SETTINGS_DOC, RuleSettingsSchema, type RuleSettings } from '../hooks/settings.js';
-import { ENV_BOOLEAN_SPELLINGS } from '../src/env-boolean.js';
+import { ENV_BOOLEAN_SPELLINGS } from '../src/config/env-boolean.js';
 
 /**
  * Writes the decision-rule settings table of docs/configuration.md from hooks/settings.ts (variable,

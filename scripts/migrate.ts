@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { createLogger } from '../src/logger.js';
+import { createLogger } from '../src/http/logger.js';
 import { MIGRATIONS } from '../src/storage/migrations.js';
 import { describeDatabaseUrl, openStore } from '../src/storage/index.js';
 

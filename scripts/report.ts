@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createLogger } from '../src/logger.js';
+import { createLogger } from '../src/http/logger.js';
 import { summaryJson } from '../src/storage/analytics.js';
 import { describeDatabaseUrl, openStore, type Report } from '../src/storage/index.js';
 
@@ -17,7 +17,7 @@ import { describeDatabaseUrl, openStore, type Report } from '../src/storage/inde
  */
 const USAGE =
   'usage: npm run report -- [--since 30d|12h|2w|YYYY-MM-DD|ISO instant] [--service <service id>] [--json] [--database-url sqlite:<path>|postgres://…]';
-/** The service's default (src/config.ts); repeated here so the command needs no service configuration. */
+/** The service's default (src/config/config.ts); repeated here so the command needs no service configuration. */
 const DEFAULT_DATABASE_URL = 'sqlite:./data/spine-cds.db';
 
 export function parseSince(value: string, now = new Date()): Date {

@@ -1,6 +1,6 @@
 import { SPINE_CDS } from '../hooks/index.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { SERVICE_VERSION } from './version.js';
+import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { SERVICE_VERSION } from './config/version.js';
 
 /**
  * Process entry: configuration → app → listen → load clinical knowledge (ready) → graceful stop.
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
 
   // Loaded after the configuration is valid: a configuration error is reported without first loading
   // the whole HTTP stack, which keeps that exit fast.
-  const { buildApp } = await import('./app.js');
+  const { buildApp } = await import('./http/app.js');
   const { app, knowledge } = await buildApp({ config, content: SPINE_CDS });
   for (const warning of config.warnings) app.log.warn(`WARNING: ${warning}`);
 

@@ -1,12 +1,12 @@
 import type { FindingId } from '../../src/findings/types.js';
 import type {
-  CardTopic,
   Indicator,
   MissingData,
   OrderSuggestion,
   Recommendation,
 } from '../../src/cards/recommendation.js';
 import type { Coding } from '../../src/cards/types.js';
+import type { CardTopic } from './card-topics.js';
 import type { RuleSettings } from '../settings.js';
 import type { RuleInput } from '../types.js';
 import { deriveFacts, parseDateMs, type Facts } from './facts.js';

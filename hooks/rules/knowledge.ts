@@ -5,9 +5,10 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { SpinalRegion } from '../../src/findings/types.js';
 import { compileValueSets, valueSetSchema } from '../../src/findings/valueset.js';
-import { CARD_TOPICS, type CardTopic, type Indicator } from '../../src/cards/recommendation.js';
+import type { Indicator } from '../../src/cards/recommendation.js';
+import { CARD_TOPICS, type CardTopic } from './card-topics.js';
 import type { Coding } from '../../src/cards/types.js';
-import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
 import { TOPICS } from './topics.js';
 
 /**

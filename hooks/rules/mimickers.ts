@@ -1,5 +1,6 @@
 import type { Evidence, FindingId } from '../../src/findings/types.js';
-import type { CardTopic, FiredFinding } from '../../src/cards/recommendation.js';
+import type { FiredFinding } from '../../src/cards/recommendation.js';
+import type { CardTopic } from './card-topics.js';
 import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
 import { TOPIC_CONTRACTS, TOPICS, topicFields } from './topics.js';

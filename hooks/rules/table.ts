@@ -1,5 +1,5 @@
 import type { FindingId, SpinalRegion } from '../../src/findings/types.js';
-import type { CardTopic } from '../../src/cards/recommendation.js';
+import type { CardTopic } from './card-topics.js';
 import type { RuleSettings } from '../settings.js';
 import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';

@@ -3,9 +3,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CARD_TOPICS, type CardTopic, type DecisionRowId, type Indicator } from '../../src/cards/recommendation.js';
+import type { Indicator } from '../../src/cards/recommendation.js';
+import { CARD_TOPICS, type CardTopic, type DecisionRowId } from './card-topics.js';
 import type { SpinalRegion } from '../../src/findings/types.js';
-import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import type { SourceReference } from '../../src/cards/sources.js';
+import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
 import type { OrderNeed } from './types.js';
 
 /**
@@ -274,11 +276,51 @@ export function loadTopics(dir: string): Readonly<Record<CardTopic, TopicKnowled
   return out;
 }
 
+const SourcesFileSchema = z.record(
+  z.string().regex(/^[A-Z0-9-]+$/, 'a source id: capitals, digits and hyphens'),
+  z.strictObject({
+    label: z.string().min(1).max(160),
+    // Primary sources only, over https (docs/clinical-rules.md, Sources).
+    url: z.url({ protocol: /^https$/ }).optional(),
+    seed: z.literal(true).optional(),
+  }),
+);
+
+/** hooks/sources.yaml: every source a topic may cite, with its label and primary link. */
+export function loadSources(file: string): Readonly<Record<string, SourceReference>> {
+  const name = `${path.basename(path.dirname(path.resolve(file)))}/${path.basename(file)}`;
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new KnowledgeFileError(name, '(file)', `cannot read: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const parsed = SourcesFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new KnowledgeFileError(name, first ? fieldPath(first.path) : '(root)', first?.message ?? 'invalid');
+  }
+  const out: Record<string, SourceReference> = {};
+  for (const [id, source] of Object.entries(parsed.data)) out[id] = { id, ...source } as SourceReference;
+  return out;
+}
+
+/** Every source a topic file cites must be in the sources file: a card never links an unknown id. */
+export function checkTopicSources(topics: Readonly<Record<CardTopic, TopicKnowledge>>, sources: Readonly<Record<string, SourceReference>>, dir: string): void {
+  for (const topic of CARD_TOPICS) {
+    topics[topic].sources.forEach((id, i) => {
+      if (!sources[id]) throw new KnowledgeFileError(`${path.basename(path.resolve(dir))}/${topic}.yaml`, `sources[${i}]`, `"${id}" is not in hooks/sources.yaml`);
+    });
+  }
+}
+
 /**
  * The shipped topic files, read when the rule table is first imported (like hooks/prefetch.ts reads
  * the mappings): a broken file stops startup with its name and the place in it.
  */
 export const TOPICS: Readonly<Record<CardTopic, TopicKnowledge>> = loadTopics(defaultTopicsDir());
+export const SOURCES: Readonly<Record<string, SourceReference>> = loadSources(path.join(defaultTopicsDir(), '..', 'sources.yaml'));
+checkTopicSources(TOPICS, SOURCES, defaultTopicsDir());
 
 /** The fields of a DecisionRule that come from its topic file. */
 export function topicFields(topic: CardTopic): { row: DecisionRowId; topic: CardTopic; indicator: Indicator; sources: string[] } {

@@ -1,5 +1,6 @@
 import type { FindingId } from '../../src/findings/types.js';
-import type { CardTopic, DecisionRowId, FiredFinding, Indicator, OrderPriority } from '../../src/cards/recommendation.js';
+import type { FiredFinding, Indicator, OrderPriority } from '../../src/cards/recommendation.js';
+import type { CardTopic, DecisionRowId } from './card-topics.js';
 import type { DraftImaging, Facts } from './facts.js';
 
 /** An order a row wants, before merging across rows and checking for duplicates. */
@@ -36,7 +37,7 @@ export interface DecisionRule {
   topic: CardTopic;
   /** The indicator of docs/clinical-rules.md (Card topics); an outcome may raise it. */
   indicator: Indicator;
-  /** Seeds and guidelines the row cites (ids of src/cards/sources.ts). */
+  /** Seeds and guidelines the row cites (ids of hooks/sources.yaml). */
   sources: string[];
   phase: 1 | 2 | 3 | 4;
   /** Findings the judgement depends on: when unknown, the card says so. */

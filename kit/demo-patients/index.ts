@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Bundle } from 'fhir/r4';
 import { z } from 'zod';
 import type { HookName } from '../../src/protocol/cds-service.js';
-import { CARD_TOPICS } from '../../src/cards/recommendation.js';
+import { CARD_TOPICS } from '../../hooks/rules/card-topics.js';
 
 /**
  * Hand-made demo patients, one per card topic, written by us from the project's decision rules

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { CallSink } from '../events.js';
+import type { CallSink } from '../storage/card-sink.js';
 
 /**
  * Records every CDS service call's outcome for the dashboard: status, latency, card count, and the

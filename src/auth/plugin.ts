@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ConfigError, type Config } from '../config.js';
+import { ConfigError, type Config } from '../config/config.js';
 import { registerHardening } from '../http/hardening.js';
 import type { ServiceMetrics } from '../http/metrics.js';
 import { simpleOutcome } from '../http/problem.js';

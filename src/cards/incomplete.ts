@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FindingsResult } from '../findings/types.js';
-import type { DataGap } from '../record.js';
+import type { DataGap } from '../data/record.js';
 import { clampSummary, escapeMarkdown, SERVICE_NAME } from './render.js';
 import { recordPart } from './text.js';
 import type { Card } from './types.js';

@@ -7,37 +7,9 @@ import type { Card, Coding } from './types.js';
  * be tested on meaning (topic, orders, findings) and the cards on form (checklist section 4).
  */
 
-/** Card topics: the public contract of each card (docs/clinical-rules.md, Card topics). */
-export const CARD_TOPICS = [
-  'cauda-equina',
-  'myelopathy',
-  'motor-deficit',
-  'malignancy-suspected',
-  'infection-suspected',
-  'elevated-risk',
-  'bilateral-radiculopathy',
-  'conservative-care',
-  'persistent-radiculopathy',
-  'low-value-imaging',
-  'insufficient-data',
-  // Mimickers: non-spinal causes of back and leg pain (hooks/rules/mimickers.ts).
-  'vascular-emergency',
-  'possible-aaa',
-  'dvt-suspected',
-  'vascular-claudication',
-  'spinal-stenosis',
-  'neuropathy-workup',
-  'hip-pathology',
-  // issue 13: children (under RULE_ADULT_MINIMUM_AGE), outside the adult decision table
-  'child-back-pain',
-] as const;
-export type CardTopic = (typeof CARD_TOPICS)[number];
 
 export type Indicator = Card['indicator'];
 export type OrderPriority = 'stat' | 'urgent' | 'routine';
-/** D1–D13: the decision table; M1–M8: the mimickers; P1: children, to whom the adult table's judgements do not apply. */
-export type DecisionRowId = 'D1' | 'D2' | 'D3' | 'D4' | 'D5' | 'D6' | 'D7' | 'D8' | 'D9' | 'D10' | 'D13'
-  | 'M1' | 'M2' | 'M3' | 'M4' | 'M5' | 'M7' | 'M8' | 'P1';
 
 /** A finding that made the rule fire, with the evidence a clinician needs to see why. */
 export interface FiredFinding {
@@ -77,8 +49,10 @@ export interface OrderWithdrawal {
 }
 
 export interface Recommendation {
-  row: DecisionRowId;
-  topic: CardTopic;
+  /** The decision-table row that concluded it, for the provenance extension (the content names its rows). */
+  row: string;
+  /** The card topic code (source.topic.code); the content plugged into the engine defines its topics. */
+  topic: string;
   indicator: Indicator;
   /** Under 140 characters; says what to do. */
   summary: string;
@@ -90,7 +64,7 @@ export interface Recommendation {
   notes: string[];
   orders: OrderSuggestion[];
   withdrawals: OrderWithdrawal[];
-  /** Source ids (S0–S4 or guideline ids of src/cards/sources.ts); the first guideline names the card. */
+  /** Source ids (S0–S4 or guideline ids of hooks/sources.yaml); the first guideline names the card. */
   sources: string[];
   overrideReasons: Coding[];
 }

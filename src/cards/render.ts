@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceRequest } from 'fhir/r4';
 import type { Evidence } from '../findings/types.js';
 import type { FiredFinding, OrderSuggestion, Recommendation } from './recommendation.js';
-import { sourceReference } from './sources.js';
+import type { SourceReference } from './sources.js';
 import { evidenceResult, listInWords, recordPart, withoutResourceIds } from './text.js';
 import type { Action, Card, Coding, Link, Suggestion } from './types.js';
 
@@ -23,6 +23,8 @@ export interface RenderContext {
   patientReference: string;
   /** ISO date-time stamped on suggested orders (ServiceRequest.authoredOn). */
   authoredOn?: string;
+  /** The sources cards may cite, by id (the content's data); an id missing here is shown as itself. */
+  sources: Readonly<Record<string, SourceReference>>;
   /** Parts of the record (prefetch keys) that could not be read: any card may rest on them. */
   recordGaps?: readonly { key: string; reason: string; bounded?: boolean }[];
 }
@@ -182,11 +184,15 @@ function suggestionsFor(rec: Recommendation, ctx: RenderContext): Suggestion[] {
   return suggestions;
 }
 
-function linksFor(rec: Recommendation): Link[] {
+function sourceOf(id: string, ctx: RenderContext): SourceReference {
+  return ctx.sources[id] ?? { id, label: id };
+}
+
+function linksFor(rec: Recommendation, ctx: RenderContext): Link[] {
   const links: Link[] = [];
   const seen = new Set<string>();
   for (const id of rec.sources) {
-    const ref = sourceReference(id);
+    const ref = sourceOf(id, ctx);
     if (!ref.url || seen.has(ref.url)) continue;
     seen.add(ref.url);
     links.push({ label: ref.label, url: ref.url, type: 'absolute' });
@@ -218,7 +224,7 @@ function provenance(rec: Recommendation, ctx: RenderContext): Record<string, unk
 
 /** Turns one Recommendation into a CDS Hooks 2.0 Card; every card and suggestion gets a fresh uuid. */
 export function renderCard(rec: Recommendation, ctx: RenderContext): Card {
-  const guideline = rec.sources.map(sourceReference).find((s) => s.url !== undefined);
+  const guideline = rec.sources.map((id) => sourceOf(id, ctx)).find((s) => s.url !== undefined);
   const topic: Coding = { system: ctx.topicSystem, code: rec.topic };
   const topicDisplay = ctx.topicDisplay[rec.topic];
   if (topicDisplay) topic.display = topicDisplay;
@@ -240,7 +246,7 @@ export function renderCard(rec: Recommendation, ctx: RenderContext): Card {
     card.selectionBehavior = 'any';
   }
   if (rec.overrideReasons.length > 0) card.overrideReasons = rec.overrideReasons.map((c) => ({ ...c }));
-  const links = linksFor(rec);
+  const links = linksFor(rec, ctx);
   if (links.length > 0) card.links = links;
   card.extension = { [PROVENANCE_EXTENSION]: provenance(rec, ctx) };
   return card;

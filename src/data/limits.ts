@@ -1,5 +1,5 @@
 import type { FhirResource } from 'fhir/r4';
-import type { DataGap } from '../record.js';
+import type { DataGap } from './record.js';
 
 /**
  * How much work one hook call may cause. Each bound is sized so a large real chart fits under it,

@@ -1,4 +1,4 @@
-import type { PatientRecord } from '../record.js';
+import type { PatientRecord } from './record.js';
 
 /**
  * A prefetch template (CDS Hooks 2.0 §Prefetch), kept inside the recommended query subset.

@@ -1,5 +1,5 @@
 import type { FhirResource } from 'fhir/r4';
-import { emptyRecord, type PatientRecord } from '../record.js';
+import { emptyRecord, type PatientRecord } from './record.js';
 
 /**
  * Sorts a flat list of FHIR resources into a PatientRecord. Resources of types the rules do not

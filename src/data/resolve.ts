@@ -1,6 +1,6 @@
 import type { FhirResource } from 'fhir/r4';
 import type { PrefetchTemplate } from './prefetch-template.js';
-import type { PatientRecord } from '../record.js';
+import type { PatientRecord } from './record.js';
 import type { FhirServerPolicy } from './allowlist.js';
 import { FhirFetchError, FhirTooLargeError, fhirGet, mapWithConcurrency, type ByteBudget } from './fhir-client.js';
 import { DEFAULT_LIMITS, boundResources, capPerKey, type WorkLimits } from './limits.js';

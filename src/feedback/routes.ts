@@ -7,7 +7,7 @@ import { errorSummary } from '../storage/common.js';
 import type { FeedbackResult, Store } from '../storage/index.js';
 import { FeedbackRequestSchema, toFeedbackEntry } from './schema.js';
 
-declare module '../app.js' {
+declare module '../http/app.js' {
   interface RequestSummary {
     /** Feedback requests: what the write did (counts only), in the one summary line. */
     feedback?: FeedbackResult;

@@ -1,4 +1,4 @@
-import type { PatientRecord } from '../record.js';
+import type { PatientRecord } from '../data/record.js';
 import { completedYears, DAY_MS, parseFhirDate, type FhirInstant } from './dates.js';
 import type { LoadedDefinition, MappingSet } from './loader.js';
 import {

@@ -1,4 +1,4 @@
-import type { PatientRecord } from '../record.js';
+import type { PatientRecord } from '../data/record.js';
 
 /**
  * The record indexed once per evaluation by resource type and by coding (system|code), so each

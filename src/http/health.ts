@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { KnowledgeHolder } from '../knowledge.js';
-import { SERVICE_VERSION } from '../version.js';
+import type { KnowledgeHolder } from '../knowledge/knowledge.js';
+import { SERVICE_VERSION } from '../config/version.js';
 
 export interface HealthCheck {
   name: string;

@@ -1,7 +1,7 @@
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { getHeapStatistics } from 'node:v8';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { simpleOutcome } from './problem.js';
 
 /** Serialised once: under overload every shed call sends these same bytes. */

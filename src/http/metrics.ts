@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Card } from '../cards/types.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { bearerMatches } from '../auth/static-token.js';
 
 /**

@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import type { CardSink } from '../events.js';
+import type { Config } from '../config/config.js';
+import type { CardSink } from '../storage/card-sink.js';
 import type { ServiceMetrics } from '../http/metrics.js';
 import { HttpProblem } from '../http/problem.js';
 import type { CdsServiceDefinition } from './cds-service.js';
 import { RequiredDataUnavailable } from './errors.js';
-import type { KnowledgeHolder } from '../knowledge.js';
+import type { KnowledgeHolder } from '../knowledge/knowledge.js';
 import { callService } from './service-call.js';
 
 export interface CdsRoutesOptions {

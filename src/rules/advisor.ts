@@ -2,7 +2,7 @@ import type { FhirResource } from 'fhir/r4';
 import type { CdsResponse } from '../cards/types.js';
 import type { FindingsResult } from '../findings/types.js';
 import type { CdsServiceDefinition, HookContext } from '../protocol/cds-service.js';
-import type { PatientRecord } from '../record.js';
+import type { PatientRecord } from '../data/record.js';
 
 /** Everything a decision rule may read. Pure data; rules do no I/O. */
 export interface RuleInput {

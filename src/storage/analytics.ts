@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultMappingsDir } from '../knowledge.js';
+import { defaultMappingsDir } from '../knowledge/knowledge.js';
 import type {
   CallStats,
   DataGapCount,

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
-import type { CallCompleted, CardsIssued } from '../events.js';
+import type { CallCompleted, CardsIssued } from './card-sink.js';
 import type { Card } from '../cards/types.js';
 import type { FeedbackEntry, StoreStats } from './types.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { CallCompleted, CardsIssued } from '../events.js';
+import type { CallCompleted, CardsIssued } from './card-sink.js';
 import {
   CardWriter,
   errorSummary,

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuthenticatedClient } from '../auth/types.js';
-import type { CallCompleted, CardsIssued } from '../events.js';
+import type { CallCompleted, CardsIssued } from './card-sink.js';
 import {
   CardWriter,
   feedbackRow,

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthenticatedClient } from '../auth/types.js';
-import type { CallSink, CardSink } from '../events.js';
+import type { CallSink, CardSink } from './card-sink.js';
 
 /** One CDS Hooks 2.0 feedback entry, as validated by the feedback route (checklist §5). */
 export interface FeedbackEntry {

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAccess } from '../../src/admin/access.js';
 import { sameSecret } from '../../src/auth/static-token.js';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { buildApp } from '../../src/http/app.js';
+import { loadConfig } from '../../src/config/config.js';
 import { makeKey, writeIssuersFile } from '../security/support.js';
 import { SPINE_CDS } from '../../hooks/index.js';
 

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recordFromResources } from '../../src/data/record-builder.js';
 import { evaluateFindings, loadMappings, type MappingSet } from '../../src/findings/index.js';
-import type { PatientRecord } from '../../src/record.js';
+import type { PatientRecord } from '../../src/data/record.js';
 import { median, p95 } from './stats.js';
 import { syntheticRecord } from './workload.js';
 

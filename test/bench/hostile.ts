@@ -17,7 +17,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FhirResource } from 'fhir/r4';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { fullPrefetch, patientViewRequest, searchset } from '../support/requests.js';
 import { startService } from '../support/service.js';
 import { sendJson, startStubServer } from '../support/stub-servers.js';

@@ -11,13 +11,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import type * as AppModule from '../../src/app.js';
+import type * as AppModule from '../../src/http/app.js';
 import type { CdsResponse } from '../../src/cards/types.js';
-import type * as ConfigModule from '../../src/config.js';
+import type * as ConfigModule from '../../src/config/config.js';
 import type { FindingsResult } from '../../src/findings/types.js';
 import type * as JsonBodyModule from '../../src/http/json-body.js';
-import type * as KnowledgeModule from '../../src/knowledge.js';
-import type { Knowledge } from '../../src/knowledge.js';
+import type * as KnowledgeModule from '../../src/knowledge/knowledge.js';
+import type { Knowledge } from '../../src/knowledge/knowledge.js';
 import type * as HooksModule from '../../hooks/index.js';
 
 type Mode = 'service' | 'stack' | 'baseline';
@@ -28,10 +28,10 @@ const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../d
 async function main(): Promise<void> {
   // The compiled build, not this checkout's TypeScript through tsx: what is measured is what runs.
   const [{ buildApp }, { loadConfig }, { installJsonBodyParser }, { KnowledgeHolder, defaultMappingsDir, loadKnowledge }, { SPINE_CDS }] = (await Promise.all([
-    import(path.join(dist, 'app.js')),
-    import(path.join(dist, 'config.js')),
+    import(path.join(dist, 'http/app.js')),
+    import(path.join(dist, 'config/config.js')),
     import(path.join(dist, 'http/json-body.js')),
-    import(path.join(dist, 'knowledge.js')),
+    import(path.join(dist, 'knowledge/knowledge.js')),
     // The rules too: the clinical content the build plugs in, compiled.
     import(path.join(dist, '../hooks/index.js')),
   ])) as [typeof AppModule, typeof ConfigModule, typeof JsonBodyModule, typeof KnowledgeModule, typeof HooksModule];

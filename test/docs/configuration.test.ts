@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RULE_SETTINGS_DOC } from '../../hooks/settings.js';
 import { BEGIN_MARKER, CONFIGURATION_DOC, END_MARKER, renderRuleSettingsTable, withRuleSettingsTable } from '../../scripts/docs-settings.js';
-import { SERVICE_VARIABLES } from '../../src/config.js';
+import { SERVICE_VARIABLES } from '../../src/config/config.js';
 
 /** docs/configuration.md is derived from the settings in code, or names them all. */
 const doc = readFileSync(CONFIGURATION_DOC, 'utf8');

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateFindings, FINDING_IDS, type MappingSet } from '../../src/findings/index.js';
-import type { PatientRecord } from '../../src/record.js';
+import type { PatientRecord } from '../../src/data/record.js';
 import { ICD, LOINC, NOW, SCT, shippedMappings } from './support.js';
 
 /** evaluateFindings never throws, whatever the shape of the data. */

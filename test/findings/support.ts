@@ -4,7 +4,7 @@ import type { Condition, FhirResource, MedicationRequest, MedicationStatement, O
 import { loadExternalPatients, type ExternalPatient } from '../../kit/fixtures/external.js';
 import { recordFromResources } from '../../src/data/record-builder.js';
 import { evaluateFindings, loadMappings, MappingLoadError, type FindingId, type FindingsResult, type MappingSet } from '../../src/findings/index.js';
-import type { PatientRecord } from '../../src/record.js';
+import type { PatientRecord } from '../../src/data/record.js';
 
 /**
  * Hand-made FHIR R4 resources for the findings tests (ours, not real data; the real fixtures live in

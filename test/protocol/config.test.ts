@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULE_SETTINGS, RULE_SETTINGS_DOC, ruleSettingsFromEnv } from '../../hooks/settings.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { SPINE_CDS } from '../../hooks/index.js';
 
 describe('configuration from the environment', () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fullPrefetch, orderRequest, patientViewRequest, postJson, searchset } from '../support/requests.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { startService, type RunningService } from '../support/service.js';
 import { sendJson, startStubServer, type StubServer } from '../support/stub-servers.js';
 import { makeKey, mint, writeIssuersFile, type TestKey } from '../security/support.js';

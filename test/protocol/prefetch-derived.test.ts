@@ -7,8 +7,8 @@ import { loadRuleKnowledge } from '../../hooks/rules/knowledge.js';
 import { loadMappings, observationCodes } from '../../src/findings/index.js';
 import { DEFAULT_RULE_SETTINGS } from '../../hooks/settings.js';
 import { SPINE_CDS } from '../../hooks/index.js';
-import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
-import { defaultMappingsDir, loadKnowledge } from '../../src/knowledge.js';
+import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
+import { defaultMappingsDir, loadKnowledge } from '../../src/knowledge/knowledge.js';
 
 /**
  * The Observation search in the prefetch template is derived from the knowledge: the LOINC codes of

@@ -7,7 +7,7 @@ import { createAdvisor, type Advisor } from '../../hooks/advise.js';
 import { loadRuleKnowledge } from '../../hooks/rules/knowledge.js';
 import { RULES } from '../../hooks/rules/table.js';
 import { DEFAULT_RULE_SETTINGS, RULE_SETTINGS_DOC, ruleSettingsFromEnv } from '../../hooks/settings.js';
-import { CARD_TOPICS } from '../../src/cards/recommendation.js';
+import { CARD_TOPICS } from '../../hooks/rules/card-topics.js';
 import { FINDING_IDS } from '../../src/findings/types.js';
 import { checkCdsResponse } from '../support/cds-response-check.js';
 import { CPT, LOINC, MAPPINGS_DIR, episode, findingsResult, lumbarMriDraft, ruleInput } from './support.js';

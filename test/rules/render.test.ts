@@ -8,6 +8,11 @@ const ctx: RenderContext = {
   topicSystem: 'https://fhir.spine-cds.org/CodeSystem/card-topic',
   topicDisplay: { 'low-value-imaging': 'Low-value spine imaging' },
   patientReference: 'Patient/p-9',
+  sources: {
+    'ACR-LBP': { id: 'ACR-LBP', label: 'ACR Appropriateness Criteria: Low Back Pain', url: 'https://acsearch.acr.org/list' },
+    CW: { id: 'CW', label: 'Choosing Wisely (NASS): imaging for low back pain' },
+    S0: { id: 'S0', label: 'a seed document', seed: true },
+  },
 };
 
 function recommendation(over: Partial<Recommendation> = {}): Recommendation {
@@ -50,6 +55,15 @@ describe('renderCard', () => {
       findings: [{ id: 'LBP', references: ['Condition/c1'] }],
       unchecked: [{ what: 'Fever (FEVER)', why: 'no temperature in the last 7 days' }],
     });
+  });
+
+  it('links only the sources the context gives a URL; a seed is never linked or named', () => {
+    const card = renderCard(recommendation(), ctx);
+    expect(card.links?.map((l) => l.url)).toEqual(['https://acsearch.acr.org/list']);
+    const bare = renderCard(recommendation(), { ...ctx, sources: {} });
+    expect(bare.links ?? []).toEqual([]);
+    expect(bare.source.label).toBe('Spine CDS');
+    expect(JSON.stringify([card.summary, card.detail, card.source.label])).not.toContain('seed document');
   });
 
   it('gives each card and suggestion its own uuid', () => {

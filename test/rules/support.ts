@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { FhirResource, ServiceRequest } from 'fhir/r4';
 import { SERVICES } from '../../hooks/services.js';
 import type { HookName, RuleInput } from '../../hooks/types.js';
-import { emptyRecord, type PatientRecord } from '../../src/record.js';
+import { emptyRecord, type PatientRecord } from '../../src/data/record.js';
 import { FINDING_IDS, type Evidence, type Finding, type FindingId, type FindingsResult } from '../../src/findings/types.js';
 import type { Card } from '../../src/cards/types.js';
 import { beforeAll, expect } from 'vitest';

@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultTopicsDir, loadTopics, TOPIC_CONTRACTS, TOPICS } from '../../hooks/rules/topics.js';
+import { checkTopicSources, defaultTopicsDir, loadSources, loadTopics, SOURCES, TOPIC_CONTRACTS, TOPICS } from '../../hooks/rules/topics.js';
 import { loadRuleKnowledge } from '../../hooks/rules/knowledge.js';
-import { SOURCES } from '../../src/cards/sources.js';
-import { CARD_TOPICS } from '../../src/cards/recommendation.js';
-import { KnowledgeFileError } from '../../src/knowledge-file-error.js';
+import { CARD_TOPICS } from '../../hooks/rules/card-topics.js';
+import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
+import { CARD_TOPIC_CODESYSTEM, withTopicProperties } from '../../scripts/card-topics.js';
 import { MAPPINGS_DIR } from './support.js';
 
 let dir: string;
@@ -127,7 +127,49 @@ describe('hooks/topics and the published code system', () => {
   });
 });
 
+describe('hooks/sources.yaml: the sources as data', () => {
+  const sourcesFile = () => path.join(path.dirname(dir), 'sources.yaml');
+  beforeEach(async () => {
+    await cp(path.join(defaultTopicsDir(), '..', 'sources.yaml'), sourcesFile());
+  });
+
+  it('a topic citing a source the file does not have stops the load, naming the topic file and the place', async () => {
+    await edit('myelopathy.yaml', (t) => t.replace('sources:\n', 'sources:\n  - NOT-A-SOURCE\n'));
+    const topics = loadTopics(dir);
+    expect(() => checkTopicSources(topics, loadSources(sourcesFile()), dir)).toThrow(
+      expect.objectContaining({ file: 'topics/myelopathy.yaml', path: 'sources[0]' }) as Error,
+    );
+  });
+
+  it('refuses a link that is not https, and a field the file does not define', async () => {
+    const text = await readFile(sourcesFile(), 'utf8');
+    await writeFile(sourcesFile(), text.replace('url: https://www.nice.org.uk/guidance/ng59', 'url: http://www.nice.org.uk/guidance/ng59'));
+    expect(() => loadSources(sourcesFile())).toThrow(KnowledgeFileError);
+    await writeFile(sourcesFile(), `${text}NG59-COPY:\n  label: "x"\n  doi: "10.1/x"\n`);
+    expect(() => loadSources(sourcesFile())).toThrow(expect.objectContaining({ path: 'NG59-COPY' }) as Error);
+  });
+
+  it('a changed label reaches the card link without touching TypeScript', async () => {
+    const text = await readFile(sourcesFile(), 'utf8');
+    await writeFile(sourcesFile(), text.replace('label: "NICE NG59 Low Back Pain and Sciatica"', 'label: "NICE NG59 (2020 update)"'));
+    expect(loadSources(sourcesFile()).NG59?.label).toBe('NICE NG59 (2020 update)');
+    expect(SOURCES.NG59?.url).toBe('https://www.nice.org.uk/guidance/ng59');
+  });
+});
+
 describe('mappings/codesystems/card-topic.json against the topic files', () => {
+  it('is what npm run knowledge:topics writes from the topic files', () => {
+    const text = readFileSync(CARD_TOPIC_CODESYSTEM, 'utf8');
+    expect(withTopicProperties(text)).toBe(text);
+  });
+
+  it('a hand edit of a row or indicator is put back from the topic file by the script', () => {
+    const text = readFileSync(CARD_TOPIC_CODESYSTEM, 'utf8');
+    const edited = text.replace('"valueCode": "critical"', '"valueCode": "info"');
+    expect(edited).not.toBe(text);
+    expect(withTopicProperties(edited)).toBe(text);
+  });
+
   it('a card-topic.json that disagrees with a topic file stops the load, naming the concept', async () => {
     const mappings = path.join(path.dirname(dir), 'mappings');
     await cp(MAPPINGS_DIR, mappings, { recursive: true });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CardSink } from '../../src/events.js';
+import type { CardSink } from '../../src/storage/card-sink.js';
 import { patientViewRequest } from '../support/requests.js';
 import { startService, type RunningService } from '../support/service.js';
 import { hmacWithPublicKey, makeKey, mint, startJwksServer, unsigned, writeIssuersFile, type JwksServer, type TestKey } from './support.js';

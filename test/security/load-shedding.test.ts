@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { fullPrefetch, patientViewRequest, postJson, searchset } from '../support/requests.js';
 import { startService } from '../support/service.js';
 import { sendJson, startStubServer } from '../support/stub-servers.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { loggerOptions, REDACTED_NAMES } from '../../src/logger.js';
+import { loggerOptions, REDACTED_NAMES } from '../../src/http/logger.js';
 
 /** A pino logger with the service's options whose lines are captured, without the time field. */
 function capture(options = loggerOptions('info')) {

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Card } from '../../src/cards/types.js';
-import type { CardsIssued } from '../../src/events.js';
+import type { CardsIssued } from '../../src/storage/card-sink.js';
 import { openStore, type FeedbackEntry, type Store, type StoreOptions } from '../../src/storage/index.js';
 import { MIGRATIONS } from '../../src/storage/migrations.js';
 

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import type { CardSink } from '../../src/events.js';
-import type { KnowledgeHolder } from '../../src/knowledge.js';
+import { buildApp } from '../../src/http/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import type { CardSink } from '../../src/storage/card-sink.js';
+import type { KnowledgeHolder } from '../../src/knowledge/knowledge.js';
 import { SPINE_CDS } from '../../hooks/index.js';
 
 export interface RunningService {

@@ -1,4 +1,4 @@
-import type { Card } from './cards/types.js';
+import type { Card } from '../cards/types.js';
 
 /** Cards that went out in a response, for feedback analytics (issue: feedback and card analytics). */
 export interface CardsIssued {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { ClinicalContent } from './protocol/cds-service.js';
-import { DEFAULT_LIMITS, type WorkLimits } from './data/limits.js';
+import type { ClinicalContent } from '../protocol/cds-service.js';
+import { DEFAULT_LIMITS, type WorkLimits } from '../data/limits.js';
 import { ENV_BOOLEAN_SPELLINGS, parseEnvBoolean } from './env-boolean.js';
 
 /**

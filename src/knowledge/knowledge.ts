@@ -1,10 +1,10 @@
-import { evaluateFindings, loadMappings, type MappingSet } from './findings/index.js';
-import { observationCodesOf } from './findings/files.js';
+import { evaluateFindings, loadMappings, type MappingSet } from '../findings/index.js';
+import { observationCodesOf } from '../findings/files.js';
 import { KnowledgeFileError } from './knowledge-file-error.js';
-import type { FindingsResult } from './findings/types.js';
-import type { ClinicalContent } from './protocol/cds-service.js';
-import type { PatientRecord } from './record.js';
-import type { Advisor } from './rules/advisor.js';
+import type { FindingsResult } from '../findings/types.js';
+import type { ClinicalContent } from '../protocol/cds-service.js';
+import type { PatientRecord } from '../data/record.js';
+import type { Advisor } from '../rules/advisor.js';
 
 /** The clinical knowledge the service needs before it may answer: mappings and the rule table's data. */
 export interface Knowledge {
@@ -14,7 +14,7 @@ export interface Knowledge {
 }
 
 /** mappings/ at the repository root (and beside dist/ once built); kept here for its callers. */
-export { defaultMappingsDir } from './findings/index.js';
+export { defaultMappingsDir } from '../findings/index.js';
 
 export async function loadKnowledge(mappingsDir: string, content: ClinicalContent, settings: unknown): Promise<Knowledge> {
   const [mappings, advisor] = await Promise.all([loadMappings(mappingsDir), content.createAdvisor({ mappingsDir, settings })]);
