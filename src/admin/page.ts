@@ -108,7 +108,8 @@ export function renderPage(o: PageOptions): string {
     'reasons-table',
     'Override reasons (cards), per service',
     ['Service', 'Reason', 'Code', 'Cards'],
-    r.overrideReasons.map((x) => [svc(x.serviceId), esc(x.label), x.code ? `<code>${esc(x.code)}</code>` : '–', int(x.cards)]),
+    // A reason the service did not offer shows at most the EHR's code system, never its code.
+    r.overrideReasons.map((x) => [svc(x.serviceId), esc(x.label), x.code ? `<code>${esc(x.code)}</code>` : x.system ? `from <code>${esc(x.system)}</code>` : '–', int(x.cards)]),
     [false, false, false, true],
   );
   const suggestionsTable = table(

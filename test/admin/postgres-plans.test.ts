@@ -12,6 +12,7 @@ import { postgresAvailability, startPostgres, type PostgresServer } from '../sup
  */
 const CARDS = 400_000;
 const DAY_MS = 86_400_000;
+const OWN_REASONS = 'https://fhir.spine-cds.org/CodeSystem/override-reason';
 const BIG_TABLES = ['issued_cards', 'feedback', 'issued_suggestions', 'service_calls', 'call_data_gaps'];
 
 /** A year of cards on three services and eight topics, a tenth with feedback, one call per card. */
@@ -78,7 +79,7 @@ describe.skipIf(!availability.available)('dashboard queries on PostgreSQL with a
       const queries = reportQueries(POSTGRES_DIALECT);
       const seqScans: string[] = [];
       for (const [name, sql] of Object.entries(queries)) {
-        const { text, values } = numberedParameters(sql, { since, receivedSince: new Date(since.getTime() - DAY_MS), service });
+        const { text, values } = numberedParameters(sql, { since, receivedSince: new Date(since.getTime() - DAY_MS), service, reasonSystem: OWN_REASONS, offeredReasons: JSON.stringify(['patient-declined']) });
         const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
         const plan = nodes(rows[0]!['QUERY PLAN'][0]!.Plan);
         for (const n of plan) {
