@@ -26,6 +26,16 @@ interface CanvasLike {
   getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
 }
 
+/** Never throws: a failed screenshot must not hide the failure it was meant to show. */
+async function keepScreenshot(page: Page): Promise<void> {
+  try {
+    mkdirSync(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  } catch (err) {
+    console.warn(`admin browser test: no screenshot (${(err as Error).message})`);
+  }
+}
+
 if (!available && process.env.CI !== 'true') {
   console.warn(`\n*** SKIPPED: the /admin real-browser test needs chromium at ${CHROMIUM} (apt-get install chromium). CI installs it and fails without it. ***\n`);
 }
@@ -72,8 +82,13 @@ describe.skipIf(!available && process.env.CI !== 'true')('/admin in Chromium', (
 
   it('draws every chart, shows the numbers of summary.json, and keeps a screenshot', async () => {
     const response = await page.goto(`${svc.baseUrl}/admin${view}`);
-    expect(response?.status()).toBe(200);
-    await page.waitForSelector('html[data-charts="drawn"]', { timeout: 30_000 });
+    try {
+      expect(response?.status()).toBe(200);
+      await page.waitForSelector('html[data-charts="drawn"]', { timeout: 30_000 });
+    } finally {
+      // As soon as the charts are drawn, or once waiting for them failed: a failing run keeps its picture too.
+      await keepScreenshot(page);
+    }
 
     // Charts: one canvas per chart, each with a Chart.js chart on it and pixels drawn.
     const charts = await page.$$eval('canvas', (list) =>
@@ -124,8 +139,6 @@ describe.skipIf(!available && process.env.CI !== 'true')('/admin in Chromium', (
     const text = await page.textContent('body');
     expect(text).not.toContain(SECRET_COMMENT);
 
-    mkdirSync(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
     // No script error, no CSP violation, nothing fetched from another origin.
     expect(problems).toEqual([]);
