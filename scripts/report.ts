@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createLogger } from '../src/http/logger.js';
-import { summaryJson } from '../src/storage/analytics.js';
+import { offeredOverrideReasons, summaryJson } from '../src/storage/analytics.js';
 import { describeDatabaseUrl, openStore, type Report } from '../src/storage/index.js';
 
 /**
@@ -113,7 +113,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return 1;
   }
   try {
-    const report = await store.report({ since, ...(args.service ? { serviceId: args.service } : {}) });
+    // The reasons named are those of the service's mappings (MAPPINGS_DIR, as for the service): any
+    // other reason is counted, never named, exactly as on /admin.
+    const offeredReasons = offeredOverrideReasons(env.MAPPINGS_DIR || undefined);
+    const report = await store.report({ since, ...(args.service ? { serviceId: args.service } : {}), offeredReasons });
     const database = describeDatabaseUrl(databaseUrl);
     process.stdout.write(args.json ? `${JSON.stringify(summaryJson(report, database), null, 2)}\n` : `${formatReport(report, database)}\n`);
     return 0;

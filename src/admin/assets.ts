@@ -87,7 +87,8 @@ export const DASHBOARD_JS = String.raw`'use strict';
     draw(id, { type: 'bar', data: { labels: labels, datasets: datasets }, options: { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { grid: { display: false } } } } });
   }
   var svcLabel = function (label, serviceId) { return multi ? [label, short(serviceId)] : label; };
-  horizontal('reasons-chart', r.overrideReasons.map(function (x) { return svcLabel(x.label, x.serviceId); }), [
+  // Reasons the service did not offer have one bar per EHR code system: the system tells them apart.
+  horizontal('reasons-chart', r.overrideReasons.map(function (x) { return svcLabel(x.code || !x.system ? x.label : x.label + ' (' + x.system + ')', x.serviceId); }), [
     { label: 'Cards', data: r.overrideReasons.map(function (x) { return x.cards; }), backgroundColor: '#d97706' },
   ]);
   horizontal('suggestions-chart', r.suggestions.map(function (x) { return svcLabel(x.type, x.serviceId); }), [

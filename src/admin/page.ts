@@ -108,7 +108,8 @@ export function renderPage(o: PageOptions): string {
     'reasons-table',
     'Override reasons (cards), per service',
     ['Service', 'Reason', 'Code', 'Cards'],
-    r.overrideReasons.map((x) => [svc(x.serviceId), esc(x.label), x.code ? `<code>${esc(x.code)}</code>` : '–', int(x.cards)]),
+    // A reason the service did not offer shows at most the EHR's code system, never its code.
+    r.overrideReasons.map((x) => [svc(x.serviceId), esc(x.label), x.code ? `<code>${esc(x.code)}</code>` : x.system ? `from <code>${esc(x.system)}</code>` : '–', int(x.cards)]),
     [false, false, false, true],
   );
   const suggestionsTable = table(
@@ -167,7 +168,7 @@ and their feedback. Generated <time datetime="${esc(r.generatedAt)}">${esc(r.gen
 <ul class="kpis">${kpis.map(([id, label, value]) => `<li><span class="kpi-label">${esc(label)}</span><span class="kpi-value" id="${id}">${esc(value)}</span></li>`).join('')}</ul>
 ${section('issued', 'Cards issued over time', 'By card topic, and by indicator. The table lists each day (UTC).', issuedTable, ['issued-chart', 'indicator-chart'])}
 ${section('topics', 'Acceptance and overrides per topic', 'Counts are cards. Acceptance = accepted / (accepted + overridden); override = overridden / (accepted + overridden); “–” when no card has feedback.', topicsTable, ['topics-chart'], true)}
-${section('reasons', 'Override reasons', `Coded reasons with their display text. ${int(totals.comments)} overridden card(s) carried a free-text comment: counted here, never shown.`, reasonsTable)}
+${section('reasons', 'Override reasons', `The reasons this service offers, with its display text; any other code an EHR sends is counted as “Other reason”, by code system, its code and text never shown. ${int(totals.comments)} overridden card(s) carried a free-text comment: counted here, never shown.`, reasonsTable)}
 ${section('suggestions', 'Suggestions accepted per type', 'Type = what the suggestion does (its action and resource), not its wording.', suggestionsTable)}
 ${section('gaps', '412s and data gaps by prefetch key', 'Where the service lacked data: required keys missing (answered 412) and optional keys unavailable (the card says so).', gapsTable)}
 ${section('latency', 'Call latency', 'Time to answer each service call, as measured by the service; all calls of the period, errors included.', latencyTable)}

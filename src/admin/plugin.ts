@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { simpleOutcome } from '../http/problem.js';
-import { summaryJson } from '../storage/analytics.js';
+import { offeredOverrideReasons, summaryJson } from '../storage/analytics.js';
 import type { Report, Store } from '../storage/index.js';
 import { adminAccess, type AdminAccessPolicy } from './access.js';
 import { chartJsSource, DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
@@ -17,6 +17,11 @@ export interface AdminOptions extends AdminAccessPolicy {
   store: Store;
   /** The ids of the CDS services offered: the dashboard's service filter. */
   serviceIds: readonly string[];
+  /**
+   * The mappings the cards are built from (MAPPINGS_DIR, else the shipped ones): their override-reason
+   * CodeSystem is what the cards offer, and only those reasons are named on the dashboard.
+   */
+  mappingsDir?: string;
 }
 
 export const DEFAULT_DAYS = 30;
@@ -61,7 +66,11 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     const { days, service } = parsed.data;
     // Cards and calls of the last few milliseconds are still queued: written first, so the figures are current.
     await opts.store.flush();
-    const report = await opts.store.report({ since: new Date(Date.now() - days * DAY_MS), ...(service ? { serviceId: service } : {}) });
+    const report = await opts.store.report({
+      since: new Date(Date.now() - days * DAY_MS),
+      ...(service ? { serviceId: service } : {}),
+      offeredReasons: offeredOverrideReasons(opts.mappingsDir),
+    });
     const params = new URLSearchParams({ days: String(days), ...(service ? { service } : {}) });
     return { report, days, query: `?${params.toString()}` };
   };

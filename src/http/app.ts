@@ -153,7 +153,13 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   recordCallOutcomes(app, store);
   await app.register(cdsRoutes, { services: opts.content.services, config, knowledge, cardSink: opts.cardSink ?? store, now: opts.now ?? (() => new Date()), metrics });
   await app.register(feedbackRoutes, { services: opts.content.services, store, metrics });
-  await app.register(adminRoutes, { serviceIds: opts.content.services.map((s) => s.id), store, production: config.production, adminToken: config.adminToken });
+  await app.register(adminRoutes, {
+    serviceIds: opts.content.services.map((s) => s.id),
+    mappingsDir: config.mappingsDir ?? defaultMappingsDir(),
+    store,
+    production: config.production,
+    adminToken: config.adminToken,
+  });
   serveOpenApi(app);
   return { app, knowledge, metrics };
 }

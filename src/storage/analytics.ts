@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { defaultMappingsDir } from '../knowledge/knowledge.js';
 import type {
   CallStats,
@@ -25,16 +26,20 @@ export interface Dialect {
   day(column: string): string;
   /** A join that yields one row `a.value` per element of a JSON array of strings. */
   eachJsonString(column: string): string;
+  /** A subquery of the strings of a JSON array passed as a text parameter (for `x IN (…)`). */
+  jsonStringsOf(parameter: string): string;
 }
 
 export const SQLITE_DIALECT: Dialect = {
   day: (column) => `(${column} / 86400000)`,
   eachJsonString: (column) => `JOIN json_each(${column}) AS a`,
+  jsonStringsOf: (parameter) => `SELECT value FROM json_each(${parameter})`,
 };
 
 export const POSTGRES_DIALECT: Dialect = {
   day: (column) => `CAST(floor(extract(epoch FROM ${column}) / 86400) AS BIGINT)`,
   eachJsonString: (column) => `CROSS JOIN LATERAL jsonb_array_elements_text(${column}) AS a(value)`,
+  jsonStringsOf: (parameter) => `SELECT jsonb_array_elements_text(CAST(${parameter} AS jsonb))`,
 };
 
 /** `service_id` of the alias, or every service when @service is null. */
@@ -62,6 +67,32 @@ const FEEDBACK_COHORT = `
       AND NOT EXISTS (SELECT 1 FROM issued_cards c WHERE c.card_uuid = f.card_uuid AND c.service_id = f.service_id)
   )`;
 
+/**
+ * The overridden feedback of the period, one reason per entry, sorted into what may be reported.
+ * `offered`: a code of the service's own override-reason CodeSystem (@reasonSystem, whose codes are
+ * @offeredReasons), sent with that system or none; only then is the code kept, and its label is the
+ * service's text. `other`: any other Coding. EHRs put free text in a local code and display (a
+ * patient's name, an MRN), so neither leaves the database: only the system survives, for the
+ * committee to see which EHR code system is in use. The EHR's display is never selected.
+ * A plain dismissal (no code, no comment) and a comment without a code are different answers.
+ */
+const overriddenReasons = (d: Dialect): string => `${FEEDBACK_COHORT},
+  classified AS (
+    SELECT service_id, topic, card_uuid, override_reason_system, override_reason_code,
+           CASE WHEN override_reason_code IS NULL THEN
+                  CASE WHEN COALESCE(override_comment, '') <> '' THEN 'comment-only' ELSE 'none' END
+                WHEN (override_reason_system IS NULL OR override_reason_system = @reasonSystem)
+                     AND override_reason_code IN (${d.jsonStringsOf('@offeredReasons')}) THEN 'offered'
+                ELSE 'other' END AS kind
+    FROM fb WHERE outcome = 'overridden'
+  ),
+  reason AS (
+    SELECT service_id, topic, card_uuid, kind,
+           CASE WHEN kind = 'offered' THEN override_reason_code END AS code,
+           CASE WHEN kind = 'other' THEN override_reason_system END AS system
+    FROM classified
+  )`;
+
 export type ReportQuery = keyof ReturnType<typeof reportQueries>;
 
 export function reportQueries(d: Dialect) {
@@ -78,21 +109,12 @@ export function reportQueries(d: Dialect) {
       GROUP BY 1, 2, 3, 4`,
     outcomes: `${FEEDBACK_COHORT}
       SELECT service_id, topic, outcome, COUNT(DISTINCT card_uuid) AS cards FROM fb GROUP BY 1, 2, 3`,
-    // A plain dismissal (no code, no comment) and a comment without a code are different answers.
-    reasons: `${FEEDBACK_COHORT}
-      SELECT service_id, topic, override_reason_system AS system, override_reason_code AS code,
-             MAX(override_reason_display) AS display,
-             CASE WHEN override_reason_code IS NULL AND COALESCE(override_comment, '') <> '' THEN 1 ELSE 0 END AS comment_only,
-             COUNT(DISTINCT card_uuid) AS cards
-      FROM fb WHERE outcome = 'overridden'
-      GROUP BY 1, 2, 3, 4, 6`,
-    reasonsByService: `${FEEDBACK_COHORT}
-      SELECT service_id, override_reason_system AS system, override_reason_code AS code,
-             MAX(override_reason_display) AS display,
-             CASE WHEN override_reason_code IS NULL AND COALESCE(override_comment, '') <> '' THEN 1 ELSE 0 END AS comment_only,
-             COUNT(DISTINCT card_uuid) AS cards
-      FROM fb WHERE outcome = 'overridden'
-      GROUP BY 1, 2, 3, 5`,
+    reasons: `${overriddenReasons(d)}
+      SELECT service_id, topic, kind, code, system, COUNT(DISTINCT card_uuid) AS cards
+      FROM reason GROUP BY service_id, topic, kind, code, system`,
+    reasonsByService: `${overriddenReasons(d)}
+      SELECT service_id, kind, code, system, COUNT(DISTINCT card_uuid) AS cards
+      FROM reason GROUP BY service_id, kind, code, system`,
     comments: `${FEEDBACK_COHORT}
       SELECT service_id, topic, COUNT(DISTINCT card_uuid) AS cards
       FROM fb WHERE outcome = 'overridden' AND COALESCE(override_comment, '') <> ''
@@ -140,6 +162,10 @@ export interface ReportParams {
   since: Date;
   receivedSince: Date;
   service: string | null;
+  /** The url of the service's override-reason CodeSystem. */
+  reasonSystem: string;
+  /** Its codes, as a JSON array (one text parameter binds the same way on both stores). */
+  offeredReasons: string;
 }
 /** Feedback arrives after its card; a day of margin covers clocks that disagree between replicas. */
 const RECEIVED_MARGIN_MS = 86_400_000;
@@ -148,74 +174,101 @@ const num = (v: unknown): number => Number(v ?? 0);
 const str = (v: unknown): string => String(v ?? '');
 const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-interface CodeSystem {
-  url: string;
-  concept: Array<{ code: string; display: string }>;
+/** The override reasons this service offers on its cards: its own CodeSystem's url, and code → display. */
+export interface OfferedOverrideReasons {
+  system: string;
+  display: ReadonlyMap<string, string>;
 }
 
-let reasonDisplays: { url: string; display: Map<string, string> } | undefined;
+const CodeSystemSchema = z.object({
+  url: z.string().min(1),
+  concept: z.array(z.object({ code: z.string().min(1), display: z.string().min(1) })),
+});
 
-/** The service's own override-reason display texts (mappings/codesystems/override-reason.json). */
-function overrideReasonDisplays(): { url: string; display: Map<string, string> } {
-  if (!reasonDisplays) {
-    const file = path.join(defaultMappingsDir(), 'codesystems', 'override-reason.json');
-    const cs = JSON.parse(readFileSync(file, 'utf8')) as CodeSystem;
-    reasonDisplays = { url: cs.url, display: new Map(cs.concept.map((c) => [c.code, c.display])) };
+const offeredByDir = new Map<string, OfferedOverrideReasons>();
+
+/**
+ * The override-reason CodeSystem of a mappings directory (codesystems/override-reason.json), the
+ * one the cards take their `overrideReasons` from: every reason a card topic offers is one of its
+ * codes. Read once per directory.
+ */
+export function offeredOverrideReasons(mappingsDir: string = defaultMappingsDir()): OfferedOverrideReasons {
+  let offered = offeredByDir.get(mappingsDir);
+  if (!offered) {
+    const file = path.join(mappingsDir, 'codesystems', 'override-reason.json');
+    const cs = CodeSystemSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    offered = { system: cs.url, display: new Map(cs.concept.map((c) => [c.code, c.display])) };
+    offeredByDir.set(mappingsDir, offered);
   }
-  return reasonDisplays;
+  return offered;
 }
 
 export const NO_REASON_LABEL = '(no reason given)';
 export const COMMENT_ONLY_LABEL = '(comment only)';
+export const OTHER_REASON_LABEL = 'Other reason (not offered by this service)';
 
 /**
- * A reason's label: for the service's own codes (its system, or no system) the service's display
- * text, whatever the EHR echoed; for other systems the EHR's display, else the bare code.
+ * An EHR's system is shown only when it has the shape of a URI (no spaces, bounded), so a system
+ * field misused for free text is dropped like the code and display are.
  */
-export function overrideReasonLabel(r: { system: string | null; code: string | null; display: string | null; commentOnly: boolean }): string {
-  if (r.code === null) return r.commentOnly ? COMMENT_ONLY_LABEL : NO_REASON_LABEL;
-  const own = overrideReasonDisplays();
-  if (r.system === null || r.system === own.url) {
-    const display = own.display.get(r.code);
-    if (display) return display;
-  }
-  return r.display ?? r.code;
-}
+const SHOWABLE_SYSTEM = /^(https?:\/\/[\w.~:/?#@!$&'()*+,;=%-]+|urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[\w.~:/@!$&'()*+,;=%-]+)$/;
+export const showableSystem = (system: string | null): string | null => (system !== null && system.length <= 200 && SHOWABLE_SYSTEM.test(system) ? system : null);
 
-function reasonCount(q: Row): OverrideReasonCount {
-  const system = optStr(q.system);
-  const code = optStr(q.code);
-  return {
-    label: overrideReasonLabel({ system, code, display: optStr(q.display), commentOnly: num(q.comment_only) === 1 }),
-    ...(system ? { system } : {}),
-    ...(code ? { code } : {}),
-    cards: num(q.cards),
-  };
+function reasonCount(q: Row, offered: OfferedOverrideReasons): OverrideReasonCount {
+  const cards = num(q.cards);
+  switch (q.kind) {
+    case 'offered': {
+      const code = str(q.code);
+      return { label: offered.display.get(code) ?? code, system: offered.system, code, cards };
+    }
+    case 'other': {
+      const system = showableSystem(optStr(q.system));
+      return { label: OTHER_REASON_LABEL, ...(system ? { system } : {}), cards };
+    }
+    case 'comment-only':
+      return { label: COMMENT_ONLY_LABEL, cards };
+    default:
+      return { label: NO_REASON_LABEL, cards };
+  }
 }
 
 const byCountThenLabel = (a: { cards: number; label: string }, b: { cards: number; label: string }): number => b.cards - a.cards || a.label.localeCompare(b.label);
 
 /**
- * Merges rows that share a label (the same code sent with and without its system, or with different
- * display texts): the count is then a sum of card counts, which can count a card twice only if its
- * feedback used both spellings.
+ * Merges rows that read the same: other reasons whose systems were not shown. The count is then a
+ * sum of card counts, which can count a card twice only if its feedback used two such systems.
  */
 function mergeByLabel<T extends OverrideReasonCount>(list: T[]): T[] {
   const merged = new Map<string, T>();
   for (const r of list) {
-    const seen = merged.get(r.label);
+    const key = `${r.label}\u0000${r.system ?? ''}`;
+    const seen = merged.get(key);
     if (seen) seen.cards += r.cards;
-    else merged.set(r.label, { ...r });
+    else merged.set(key, { ...r });
   }
-  return [...merged.values()].sort(byCountThenLabel);
+  return [...merged.values()].sort((a, b) => byCountThenLabel(a, b) || (a.system ?? '').localeCompare(b.system ?? ''));
 }
 
 const TOP_REASONS = 5;
 const DAY_MS = 86_400_000;
 
-export async function buildReport(run: QueryRunner, dialect: Dialect, opts: { since: Date; serviceId?: string }, now = new Date()): Promise<Report> {
+export interface ReportOptions {
+  since: Date;
+  serviceId?: string;
+  /** The reasons whose codes and labels may be shown; by default the CodeSystem shipped in mappings/. */
+  offeredReasons?: OfferedOverrideReasons;
+}
+
+export async function buildReport(run: QueryRunner, dialect: Dialect, opts: ReportOptions, now = new Date()): Promise<Report> {
   const queries = reportQueries(dialect);
-  const params: ReportParams = { since: opts.since, receivedSince: new Date(opts.since.getTime() - RECEIVED_MARGIN_MS), service: opts.serviceId ?? null };
+  const offered = opts.offeredReasons ?? offeredOverrideReasons();
+  const params: ReportParams = {
+    since: opts.since,
+    receivedSince: new Date(opts.since.getTime() - RECEIVED_MARGIN_MS),
+    service: opts.serviceId ?? null,
+    reasonSystem: offered.system,
+    offeredReasons: JSON.stringify([...offered.display.keys()]),
+  };
   const names = Object.keys(queries) as ReportQuery[];
   // One query at a time: run in parallel, a dashboard load held every connection of the PostgreSQL
   // pool, and the hook calls' replay check and card writes waited behind it.
@@ -242,7 +295,7 @@ export async function buildReport(run: QueryRunner, dialect: Dialect, opts: { si
     if (o.outcome === 'accepted') r.accepted = num(o.cards);
     else if (o.outcome === 'overridden') r.overridden = num(o.cards);
   }
-  for (const reason of q.reasons) row(str(reason.service_id), str(reason.topic)).topOverrideReasons.push(reasonCount(reason));
+  for (const reason of q.reasons) row(str(reason.service_id), str(reason.topic)).topOverrideReasons.push(reasonCount(reason, offered));
   for (const c of q.comments) row(str(c.service_id), str(c.topic)).withComment = num(c.cards);
   for (const r of rows.values()) {
     const answered = r.accepted + r.overridden;
@@ -263,7 +316,7 @@ export async function buildReport(run: QueryRunner, dialect: Dialect, opts: { si
   const reasonsByService = new Map<string, ServiceOverrideReason[]>();
   for (const r of q.reasonsByService) {
     const serviceId = str(r.service_id);
-    reasonsByService.set(serviceId, [...(reasonsByService.get(serviceId) ?? []), { serviceId, ...reasonCount(r) }]);
+    reasonsByService.set(serviceId, [...(reasonsByService.get(serviceId) ?? []), { serviceId, ...reasonCount(r, offered) }]);
   }
   const overrideReasons = [...reasonsByService.keys()].sort().flatMap((s) => mergeByLabel(reasonsByService.get(s)!));
 

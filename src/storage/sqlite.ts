@@ -116,7 +116,7 @@ export async function openSqliteStore(path: string, opts: StoreOptions): Promise
   const runReportQuery = async (sql: string, p: ReportParams): Promise<Array<Record<string, unknown>>> => {
     let statement = reportStatements.get(sql);
     if (!statement) reportStatements.set(sql, (statement = db.prepare(sql)));
-    return statement.all({ since: p.since.getTime(), receivedSince: p.receivedSince.getTime(), service: p.service }) as Array<Record<string, unknown>>;
+    return statement.all({ ...p, since: p.since.getTime(), receivedSince: p.receivedSince.getTime() }) as Array<Record<string, unknown>>;
   };
 
   const writer = new CardWriter(async (batch) => (cardWorker ? cardWorker.write(batch) : insertBatch(batch)), patientHasher(patientKey), opts.logger, {

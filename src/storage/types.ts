@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthenticatedClient } from '../auth/types.js';
 import type { CallSink, CardSink } from './card-sink.js';
+import type { ReportOptions } from './analytics.js';
 
 /** One CDS Hooks 2.0 feedback entry, as validated by the feedback route (checklist §5). */
 export interface FeedbackEntry {
@@ -26,12 +27,16 @@ export interface FeedbackResult {
 
 export interface OverrideReasonCount {
   /**
-   * A coded reason's display text (the service's own for its codes, else the EHR's, else the code);
-   * "(comment only)" when the clinician typed a comment and no code; "(no reason given)" for a plain
-   * dismissal. Comments themselves are never reported, only counted.
+   * For a reason the service offers (a code of its override-reason CodeSystem), the service's own
+   * display text, whatever the EHR echoed; "Other reason (not offered by this service)" for any other
+   * Coding, whose code and display are never reported (EHRs put free text there); "(comment only)"
+   * when the clinician typed a comment and no code; "(no reason given)" for a plain dismissal.
+   * Comments themselves are never reported, only counted.
    */
   label: string;
+  /** The service's CodeSystem for its reasons; for other reasons the EHR's system, when URI-shaped. */
   system?: string;
+  /** Only for reasons the service offers. */
   code?: string;
   cards: number;
 }
@@ -152,8 +157,11 @@ export interface Store extends CardSink, CallSink {
   claimJti(iss: string, jti: string, expiresAt: Date): Promise<boolean>;
   /** Writes the entries in one transaction and resolves only once the write is durable (committed and synced). */
   recordFeedback(serviceId: string, entries: FeedbackEntry[], client?: AuthenticatedClient): Promise<FeedbackResult>;
-  /** The analytics summary for cards issued (and calls made) since the date, optionally for one service. */
-  report(opts: { since: Date; serviceId?: string }): Promise<Report>;
+  /**
+   * The analytics summary for cards issued (and calls made) since the date, optionally for one
+   * service; override reasons other than the offered ones are counted, never named.
+   */
+  report(opts: ReportOptions): Promise<Report>;
   /** Resolves once every card event queued so far has been written (or counted as failed). */
   flush(): Promise<void>;
   /** Deletes records older than the retention period; returns how many rows went. Runs at open and daily. */

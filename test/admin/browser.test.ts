@@ -26,6 +26,16 @@ interface CanvasLike {
   getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
 }
 
+/** Never throws: a failed screenshot must not hide the failure it was meant to show. */
+async function keepScreenshot(page: Page): Promise<void> {
+  try {
+    mkdirSync(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  } catch (err) {
+    console.warn(`admin browser test: no screenshot (${(err as Error).message})`);
+  }
+}
+
 if (!available && process.env.CI !== 'true') {
   console.warn(`\n*** SKIPPED: the /admin real-browser test needs chromium at ${CHROMIUM} (apt-get install chromium). CI installs it and fails without it. ***\n`);
 }
@@ -39,6 +49,25 @@ describe.skipIf(!available && process.env.CI !== 'true')('/admin in Chromium', (
   const problems: string[] = [];
   /** A period that just covers the fixtures' dates, so the screenshot shows days, whatever today is. */
   let view = '';
+
+  const n = (s: string): number => Number(s.replace(/[,\sms]/g, ''));
+  const pct = (rate: number | null): string => (rate === null ? '–' : `${(rate * 100).toFixed(1)}%`);
+  const short = (id: string): string => id.replace(/^spine-cds-/, '');
+  const table = (id: string): Promise<string[][]> =>
+    page.$$eval(`#${id} tbody tr`, (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => (td.querySelector('code')?.textContent ?? td.textContent ?? '').trim())));
+  /**
+   * The per-topic table on the page, acceptance and override columns included, holds the figures of
+   * summary.json for the same query; the override rate is worked out here from the counts.
+   */
+  const expectTopicsAsSummary = async (query: string): Promise<Report> => {
+    const summary = (await (await page.request.get(`${svc.baseUrl}/admin/summary.json${query}`)).json()) as Report;
+    const overrideRate = (r: Report['rows'][number]): number | null => (r.accepted + r.overridden > 0 ? r.overridden / (r.accepted + r.overridden) : null);
+    const topics = await table('topics-table');
+    expect(topics.map((t) => [t[0], t[1], n(t[2]!), n(t[3]!), n(t[4]!), n(t[5]!), t[6], t[7], n(t[8]!)])).toEqual(
+      summary.rows.map((r) => [short(r.serviceId), r.topic, r.cardsIssued, r.patients, r.accepted, r.overridden, pct(r.acceptanceRate), pct(overrideRate(r)), r.withComment]),
+    );
+    return summary;
+  };
 
   beforeAll(async () => {
     if (!available) throw new Error(`CI=true and no chromium at ${CHROMIUM}: .ci/run installs it from Debian`);
@@ -72,8 +101,13 @@ describe.skipIf(!available && process.env.CI !== 'true')('/admin in Chromium', (
 
   it('draws every chart, shows the numbers of summary.json, and keeps a screenshot', async () => {
     const response = await page.goto(`${svc.baseUrl}/admin${view}`);
-    expect(response?.status()).toBe(200);
-    await page.waitForSelector('html[data-charts="drawn"]', { timeout: 30_000 });
+    try {
+      expect(response?.status()).toBe(200);
+      await page.waitForSelector('html[data-charts="drawn"]', { timeout: 30_000 });
+    } finally {
+      // As soon as the charts are drawn, or once waiting for them failed: a failing run keeps its picture too.
+      await keepScreenshot(page);
+    }
 
     // Charts: one canvas per chart, each with a Chart.js chart on it and pixels drawn.
     const charts = await page.$$eval('canvas', (list) =>
@@ -96,16 +130,8 @@ describe.skipIf(!available && process.env.CI !== 'true')('/admin in Chromium', (
     }
 
     const summary = (await (await page.request.get(`${svc.baseUrl}/admin/summary.json${view}`)).json()) as Report;
-    const table = (id: string) =>
-      page.$$eval(`#${id} tbody tr`, (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => (td.querySelector('code')?.textContent ?? td.textContent ?? '').trim())));
-    const n = (s: string) => Number(s.replace(/[,\sms]/g, ''));
-    const pct = (rate: number | null) => (rate === null ? '–' : `${(rate * 100).toFixed(1)}%`);
-    const short = (id: string) => id.replace(/^spine-cds-/, '');
 
-    const topics = await table('topics-table');
-    expect(topics.map((t) => [t[0], t[1], n(t[2]!), n(t[3]!), n(t[4]!), n(t[5]!), t[6], n(t[8]!)])).toEqual(
-      summary.rows.map((r) => [short(r.serviceId), r.topic, r.cardsIssued, r.patients, r.accepted, r.overridden, pct(r.acceptanceRate), r.withComment]),
-    );
+    await expectTopicsAsSummary(view);
     const issued = await table('issued-table');
     expect(issued.map((t) => [t[0], t[2], t[3], n(t[4]!)])).toEqual(summary.issuedByDay.map((d) => [d.day, d.topic, d.indicator, d.cards]));
     const reasons = await table('reasons-table');
@@ -124,12 +150,27 @@ describe.skipIf(!available && process.env.CI !== 'true')('/admin in Chromium', (
     const text = await page.textContent('body');
     expect(text).not.toContain(SECRET_COMMENT);
 
-    mkdirSync(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
     // No script error, no CSP violation, nothing fetched from another origin.
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('the period selector reloads the figures of the chosen period, equal to its summary.json', async () => {
+    await page.goto(`${svc.baseUrl}/admin${view}`);
+    await page.waitForSelector('html[data-charts="drawn"]');
+    const issuedIn: Record<string, number> = {};
+    for (const days of ['7', '365']) {
+      await page.selectOption('select[name="days"]', days);
+      await Promise.all([page.waitForURL(new RegExp(`[?&]days=${days}(&|$)`)), page.click('button[type="submit"]')]);
+      await page.waitForSelector('html[data-charts="drawn"]');
+      expect(await page.$eval('select[name="days"]', (el) => (el as unknown as { value: string }).value)).toBe(days);
+      const summary = await expectTopicsAsSummary(`?days=${days}&service=`);
+      issuedIn[days] = summary.rows.reduce((sum, r) => sum + r.cardsIssued, 0);
+      expect(n((await page.textContent('#kpi-issued'))!)).toBe(issuedIn[days]);
+    }
+    expect(issuedIn['365']).toBeGreaterThanOrEqual(issuedIn['7']!);
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   it('the period and service form narrows the figures', async () => {
     await page.goto(`${svc.baseUrl}/admin${view}`);

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/storage/index.js';
 import { startService, type RunningService } from '../support/service.js';
-import { SECRET_COMMENT, seedThroughHttp, type Seeded } from './seed.js';
+import { EHR_LOCAL_REASON, EHR_LOCAL_REASON_LEAKS, SECRET_COMMENT, seedThroughHttp, type Seeded } from './seed.js';
 
 /**
  * The dashboard's figures over real HTTP on a real SQLite file, seeded through real hook calls and
@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe('GET /admin/summary.json (SQLite, seeded over HTTP)', () => {
   it('counts every issued card, per service and topic', () => {
-    expect(seeded.feedbackStored).toBe(5);
+    expect(seeded.feedbackStored).toBe(6);
     const expected = new Map<string, number>();
     for (const c of seeded.cards) {
       const key = `${(c as unknown as { serviceId: string }).serviceId}|${c.source.topic?.code ?? '(no topic)'}`;
@@ -96,6 +96,36 @@ describe('GET /admin/summary.json (SQLite, seeded over HTTP)', () => {
       expect(res.status, bad).toBe(400);
       expect(((await res.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
     }
+  });
+});
+
+describe('override reasons the service did not offer (an EHR-local code naming the patient)', () => {
+  const OTHER = 'Other reason (not offered by this service)';
+  const leaks = (text: string): string[] => EHR_LOCAL_REASON_LEAKS.filter((fragment) => text.includes(fragment));
+
+  it('are counted in one bucket that shows at most their system, never their code or display', () => {
+    const other = summary.overrideReasons.filter((r) => r.label === OTHER);
+    expect(other).toEqual([expect.objectContaining({ label: OTHER, system: EHR_LOCAL_REASON.system, cards: 1 })]);
+    expect(other[0]).not.toHaveProperty('code');
+    const row = summary.rows.find((r) => r.topOverrideReasons.some((x) => x.label === OTHER));
+    expect(row?.overridden).toBeGreaterThanOrEqual(1);
+  });
+
+  it('leave no trace of the patient on the page, summary.json, topics.csv or the report (JSON and text)', async () => {
+    const page = await (await get(`/admin${ALL}`)).text();
+    const json = await (await get(`/admin/summary.json${ALL}`)).text();
+    const csv = await (await get(`/admin/topics.csv${ALL}`)).text();
+    const env = { ...process.env, DATABASE_URL: `sqlite:${dbFile}` };
+    const reportJson = (await run(tsx, ['scripts/report.ts', '--since', '3660d', '--json'], { env, encoding: 'utf8' })).stdout;
+    const reportText = (await run(tsx, ['scripts/report.ts', '--since', '3660d'], { env, encoding: 'utf8' })).stdout;
+    expect({ page: leaks(page), json: leaks(json), csv: leaks(csv), reportJson: leaks(reportJson), reportText: leaks(reportText) }).toEqual({
+      page: [],
+      json: [],
+      csv: [],
+      reportJson: [],
+      reportText: [],
+    });
+    for (const text of [page, csv, reportText]) expect(text).toContain(OTHER);
   });
 });
 

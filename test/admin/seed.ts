@@ -8,11 +8,19 @@ import { postJson } from '../support/requests.js';
  * Seeds a running service the way an EHR would: real hook calls (clinical fixtures), one with a
  * required prefetch key missing (412), one with an optional key missing (a data gap), and feedback
  * through the real feedback endpoint: an accepted suggestion, a coded override sent without display
- * text, a comment-only override, a plain dismissal, and feedback on a card the service never issued.
+ * text, a comment-only override, a plain dismissal, an EHR-local reason whose code and display name the
+ * patient, and feedback on a card the service never issued.
  */
 export const OWN_REASON_SYSTEM = 'https://fhir.spine-cds.org/CodeSystem/override-reason';
 /** Free text a clinician might type; it must never reach the page, the JSON or the CSV. */
 export const SECRET_COMMENT = 'Patient John Q Example MRN 998877 declined, see note';
+/**
+ * What an EHR really sent as a "coded" reason: a local system whose code and display are free text
+ * naming the patient. Counted as a reason the service did not offer; only its system may show.
+ */
+export const EHR_LOCAL_REASON = { system: 'urn:ehr:local', code: 'Pt Jane Doe MRN 55512', display: 'Jane Doe MRN 55512 refused, husband says no' };
+/** Fragments of EHR_LOCAL_REASON that must appear on no page, JSON, CSV or report. */
+export const EHR_LOCAL_REASON_LEAKS = ['Jane Doe', '55512', 'husband', 'Pt Jane'];
 
 interface Fixture {
   service: string;
@@ -60,7 +68,7 @@ export async function seedThroughHttp(baseUrl: string, setNow: (iso: string) => 
   const withSuggestion = cards.filter((c) => (c.suggestions?.length ?? 0) > 0);
   const others = cards.filter((c) => !withSuggestion.includes(c));
   const pool = [...withSuggestion.slice(1), ...others];
-  if (withSuggestion.length === 0 || pool.length < 3) throw new Error(`seed: the fixtures gave too few cards (${cards.length})`);
+  if (withSuggestion.length === 0 || pool.length < 4) throw new Error(`seed: the fixtures gave too few cards (${cards.length})`);
   const at = new Date().toISOString();
   const serviceOf = (c: Card): string => (c as Card & { serviceId: string }).serviceId;
   const entries: Array<{ service: string; entry: Record<string, unknown> }> = [
@@ -70,6 +78,7 @@ export async function seedThroughHttp(baseUrl: string, setNow: (iso: string) => 
     { service: serviceOf(pool[1]!), entry: { card: pool[1]!.uuid, outcome: 'overridden', overrideReason: { userComment: SECRET_COMMENT }, outcomeTimestamp: at } },
     // A plain dismissal: overridden, no reason, no comment.
     { service: serviceOf(pool[2]!), entry: { card: pool[2]!.uuid, outcome: 'overridden', outcomeTimestamp: at } },
+    { service: serviceOf(pool[3]!), entry: { card: pool[3]!.uuid, outcome: 'overridden', overrideReason: { reason: EHR_LOCAL_REASON }, outcomeTimestamp: at } },
     { service: base.service, entry: { card: crypto.randomUUID(), outcome: 'overridden', overrideReason: { reason: { code: 'already-arranged' } }, outcomeTimestamp: at } },
   ];
   let feedbackStored = 0;

@@ -52,7 +52,8 @@ function expectSeededReport(json: string): void {
       acceptanceRate: 1 / 3,
       topOverrideReasons: [
         { label: '(no reason given)', cards: 1 },
-        { label: 'Patient preference', code: 'patient-preference', cards: 1 },
+        // A code the service does not offer: counted, its code and display never shown.
+        { label: 'Other reason (not offered by this service)', cards: 1 },
       ],
       withComment: 0,
     },
@@ -66,6 +67,7 @@ function expectSeededReport(json: string): void {
     }),
   ]);
   expect(json).not.toContain('free text');
+  expect(json).not.toMatch(/patient-preference|Patient preference/);
 }
 
 describe('npm run report (SQLite)', () => {
@@ -77,7 +79,7 @@ describe('npm run report (SQLite)', () => {
   it('prints per service and topic: issued, accepted, overridden with top reasons, acceptance rate', async () => {
     const text = await report(url, '--since', '30d');
     expect(text).toMatch(/spine-cds-order-sign\s+low-value-imaging\s+3\s+1\s+1\s+2\s+33%/);
-    expect(text).toContain('top override reasons: (no reason given) (1), Patient preference (1)');
+    expect(text).toContain('top override reasons: (no reason given) (1), Other reason (not offered by this service) (1)');
     expect(text).toMatch(/spine-cds-patient-view\s+cauda-equina\s+1\s+1\s+0\s+1\s+0%/);
     expect(text).toContain('top override reasons: Already arranged or done elsewhere (1)');
     expect(text).not.toContain('(comment only)');
