@@ -84,6 +84,9 @@ export type Env = z.input<typeof EnvSchema>;
 /** Every service variable read here (RULE_* aside: hooks/settings.ts); test/docs checks that docs/configuration.md names each. */
 export const SERVICE_VARIABLES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
 
+/** Each variable's value when unset (undefined: no fixed default); test/docs checks docs/configuration.md against it. */
+export const SERVICE_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze(EnvSchema.parse({}));
+
 export interface Config<RuleSettings = unknown> {
   port: number;
   host: string;
