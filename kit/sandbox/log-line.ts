@@ -9,7 +9,8 @@ interface LogEntry {
   method?: string;
   path?: string;
   status?: number;
-  service?: string;
+  /** The CDS service id (`service` is the application's name, "spine-cds", on every line). */
+  serviceId?: string;
   hook?: string;
   cards?: number;
   durationMs?: number;
@@ -29,10 +30,8 @@ export function formatServiceLog(line: string, verbose: boolean): string | undef
   }
   if (!verbose && (entry.level ?? 0) < WARN) return undefined;
   if (entry.msg !== 'request completed') return `[cds] ${entry.msg ?? line}`;
-  // The service's base bindings carry service: "spine-cds"; a CDS service id starts with "spine-cds-".
-  const service = entry.service && entry.service !== 'spine-cds' ? entry.service : undefined;
   const parts = [`${entry.method ?? '?'} ${entry.path ?? '?'}`, String(entry.status ?? '?')];
-  if (service) parts.push(service);
+  if (entry.serviceId) parts.push(entry.serviceId);
   if (entry.hook) parts.push(entry.hook);
   if (entry.cards !== undefined) parts.push(`${entry.cards} card${entry.cards === 1 ? '' : 's'}`);
   if (entry.feedback) parts.push(`feedback stored ${entry.feedback.stored ?? 0}, duplicates ${entry.feedback.duplicates ?? 0}`);

@@ -36,7 +36,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_MAX: positiveInt(6000),
   RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   MAPPINGS_DIR: z.string().min(1).optional(),
-  /** Key for the keyed hash of patient ids in the feedback store (HMAC-SHA-256). */
+  /** Key for the keyed hash of patient ids in the feedback store (HMAC-SHA-256); required in production. */
   PATIENT_HASH_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Days to keep issued-card and feedback records; 0 keeps them forever. */
   RETENTION_DAYS: z.coerce.number().int().min(0).default(400),
@@ -84,6 +84,9 @@ export type Env = z.input<typeof EnvSchema>;
 /** Every service variable read here (RULE_* aside: hooks/settings.ts); test/docs checks that docs/configuration.md names each. */
 export const SERVICE_VARIABLES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
 
+/** Each variable's value when unset (undefined: no fixed default); test/docs checks docs/configuration.md against it. */
+export const SERVICE_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze(EnvSchema.parse({}));
+
 export interface Config<RuleSettings = unknown> {
   port: number;
   host: string;
@@ -106,7 +109,7 @@ export interface Config<RuleSettings = unknown> {
   rateLimit: { max: number; windowMs: number };
   mappingsDir: string | undefined;
   retentionDays: number;
-  /** Undefined: the store generates a key on first start and keeps it in the database. */
+  /** Undefined (development and test only): the store generates a key on first start and keeps it in the database. */
   patientHashKey: string | undefined;
   trustProxy: boolean;
   /** /metrics exposure inputs; see src/http/metrics.ts metricsExposure(). */
@@ -169,8 +172,10 @@ export function loadConfig<RuleSettings>(
     throw new ConfigError('CDS_AUTH=required but PUBLIC_BASE_URL is not set: set it to the URL EHRs use to reach this service.');
   }
   if (production && !e.PATIENT_HASH_KEY) {
-    warnings.push(
-      'PATIENT_HASH_KEY is not set: patient ids are hashed with a key generated into the database, so a copy of the database can re-identify patients. Set a secret key in production.',
+    // A generated key would live in the database beside the hashes it protects, and patient ids are
+    // guessable (MRNs): a copy of the database could re-identify patients. Development keeps it.
+    throw new ConfigError(
+      'PATIENT_HASH_KEY is required when NODE_ENV=production: set it to a secret of at least 32 characters kept outside the database, e.g. the output of `openssl rand -base64 32`.',
     );
   }
   if (auth === 'off') {

@@ -41,6 +41,7 @@ export interface AppOptions {
 
 export interface RequestSummary {
   route: string;
+  /** The CDS service id; logged as `serviceId`, since the logger's base field `service` names this application. */
   service?: string;
   hook?: string;
   cards?: number;
@@ -107,6 +108,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   // would add to the very load being shed.
   app.addHook('onResponse', async (request, reply) => {
     if (wasShed(request)) return;
+    const { service: serviceId, ...call } = request.summary ?? {};
     request.log.info(
       {
         method: request.method,
@@ -114,7 +116,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
         ...traceFields(request.headers.traceparent),
-        ...(request.summary ?? {}),
+        ...call,
+        // Not `service`: the base field `service: "spine-cds"` is already on every line, and a second
+        // key of the same name in one JSON object is read differently by different log parsers.
+        ...(serviceId ? { serviceId } : {}),
       },
       'request completed',
     );

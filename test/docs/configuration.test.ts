@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RULE_SETTINGS_DOC } from '../../hooks/settings.js';
 import { BEGIN_MARKER, CONFIGURATION_DOC, END_MARKER, renderRuleSettingsTable, withRuleSettingsTable } from '../../scripts/docs-settings.js';
-import { SERVICE_VARIABLES } from '../../src/config/config.js';
+import { SERVICE_DEFAULTS, SERVICE_VARIABLES } from '../../src/config/config.js';
 
 /** docs/configuration.md is derived from the settings in code, or names them all. */
 const doc = readFileSync(CONFIGURATION_DOC, 'utf8');
@@ -27,6 +27,25 @@ describe('docs/configuration.md', () => {
       expect(rows, setting.env).toHaveLength(1);
       expect(rows[0]).toContain(`| \`${setting.default}\` |`);
     }
+  });
+
+  it('gives each service variable in the table the default the service uses', () => {
+    const lines = doc.split('\n');
+    const header = lines.indexOf('| variable | default | meaning |');
+    const end = lines.indexOf('', header);
+    const rows = lines.slice(header + 2, end).filter((line) => /^\| `[A-Z_]+`( \/ `[A-Z_]+`)* \|/.test(line));
+    const wrong: string[] = [];
+    let compared = 0;
+    for (const row of rows) {
+      const [names, defaults] = row.split('|').slice(1, 3).map((cell) => [...cell.matchAll(/`([^`]*)`/g)].map((m) => m[1]!));
+      names!.forEach((name, i) => {
+        if (!(name in SERVICE_DEFAULTS) || SERVICE_DEFAULTS[name] === undefined) return;
+        compared++;
+        if (defaults![i] !== String(SERVICE_DEFAULTS[name])) wrong.push(`${name}: docs say ${defaults![i] ?? '(nothing)'}, the service uses ${String(SERVICE_DEFAULTS[name])}`);
+      });
+    }
+    expect(compared).toBeGreaterThan(10);
+    expect(wrong).toEqual([]);
   });
 
   it('names every variable the service reads', () => {

@@ -55,3 +55,35 @@ describe('links in the README and docs/', () => {
     expect(broken).toEqual([]);
   });
 });
+
+/**
+ * The container files cite documentation in comments as docs/<page>.md "<Section>": the page must
+ * have that section, as a heading or as a bold paragraph lead-in (**Section.**).
+ */
+describe('documentation cited by the container files', () => {
+  const FILES = ['Dockerfile', ...readdirSync(path.join(ROOT, 'docker')).map((f) => `docker/${f}`)].filter((f) => statSync(path.join(ROOT, f)).isFile());
+
+  it.each(FILES)('%s: every cited page and section exists', (file) => {
+    const text = readFileSync(path.join(ROOT, file), 'utf8');
+    const broken: string[] = [];
+    for (const [, page, section] of text.matchAll(/(docs\/[\w-]+\.md),?\s+"([^"]+)"/g)) {
+      const target = path.join(ROOT, page!);
+      if (!existsSync(target)) {
+        broken.push(`${page}: no such file`);
+        continue;
+      }
+      const lines = readFileSync(target, 'utf8').split('\n');
+      const found = lines.some((line) => new RegExp(`^#{1,6}\\s+${escape(section!)}\\s*$`).test(line) || line.startsWith(`**${section}.**`));
+      if (!found) broken.push(`${page} "${section}": no such section`);
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('finds the citations it checks', () => {
+    expect(readFileSync(path.join(ROOT, 'docker/compose.yaml'), 'utf8')).toMatch(/docs\/[\w-]+\.md,?\s+"[^"]+"/);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -93,7 +93,7 @@ describe('POST /cds-services/{id}/feedback (CDS_AUTH=off)', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l.msg === 'request completed' && l.route === 'feedback')
       .at(-1);
-    expect(summary).toMatchObject({ service: SERVICE, status: 200, path: '/cds-services/:id/feedback', feedback: { stored: 1, duplicates: 0, unknownCards: 1 } });
+    expect(summary).toMatchObject({ service: 'spine-cds', serviceId: SERVICE, status: 200, path: '/cds-services/:id/feedback', feedback: { stored: 1, duplicates: 0, unknownCards: 1 } });
   });
 
   it('stores feedback on unknown cards and flags it instead of rejecting it', async () => {

@@ -3,9 +3,9 @@ import { formatServiceLog } from '../../kit/sandbox/log-line.js';
 
 /** What `npm run sandbox -- --verbose` prints for the service's log lines. */
 
-// A summary line as the service writes it: pino's base binding "service" first, the call's service id last.
+// A summary line as the service writes it: pino's base binding "service" names the application, "serviceId" the CDS service.
 const serviceCall =
-  '{"level":30,"time":"2026-12-02T14:49:32.732Z","service":"spine-cds","reqId":"r1","hookInstance":"h1","method":"POST","path":"/cds-services/:id","status":200,"durationMs":60.8,"route":"service","service":"spine-cds-order-sign","hook":"order-sign","cards":2,"fetched":["procedures"],"unavailable":[],"msg":"request completed"}';
+  '{"level":30,"time":"2026-12-02T14:49:32.732Z","service":"spine-cds","reqId":"r1","hookInstance":"h1","method":"POST","path":"/cds-services/:id","status":200,"durationMs":60.8,"route":"service","serviceId":"spine-cds-order-sign","hook":"order-sign","cards":2,"fetched":["procedures"],"unavailable":[],"msg":"request completed"}';
 
 describe('sandbox view of the service log', () => {
   it('shows a service call with status, service, hook, card count, fetched keys and duration', () => {
@@ -15,9 +15,9 @@ describe('sandbox view of the service log', () => {
   });
 
   it('shows a refused call and a feedback call with their status', () => {
-    const refused = '{"level":30,"service":"spine-cds","method":"POST","path":"/cds-services/:id","status":412,"durationMs":4,"route":"service","service":"spine-cds-patient-view","hook":"patient-view","msg":"request completed"}';
+    const refused = '{"level":30,"service":"spine-cds","method":"POST","path":"/cds-services/:id","status":412,"durationMs":4,"route":"service","serviceId":"spine-cds-patient-view","hook":"patient-view","msg":"request completed"}';
     expect(formatServiceLog(refused, true)).toBe('[cds] POST /cds-services/:id  412  spine-cds-patient-view  patient-view  4 ms');
-    const feedback = '{"level":30,"service":"spine-cds","method":"POST","path":"/cds-services/:id/feedback","status":200,"durationMs":3,"route":"feedback","service":"spine-cds-patient-view","feedback":{"stored":1,"duplicates":0,"unknownCards":0},"msg":"request completed"}';
+    const feedback = '{"level":30,"service":"spine-cds","method":"POST","path":"/cds-services/:id/feedback","status":200,"durationMs":3,"route":"feedback","serviceId":"spine-cds-patient-view","feedback":{"stored":1,"duplicates":0,"unknownCards":0},"msg":"request completed"}';
     expect(formatServiceLog(feedback, true)).toBe('[cds] POST /cds-services/:id/feedback  200  spine-cds-patient-view  feedback stored 1, duplicates 0  3 ms');
   });
 

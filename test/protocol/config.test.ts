@@ -32,6 +32,28 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org' }, SPINE_CDS)).toThrowError(/CDS_ISSUERS/);
   });
 
+  describe('PATIENT_HASH_KEY', () => {
+    const productionEnv = { NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org', CDS_ISSUERS: '/etc/issuers.json', PUBLIC_BASE_URL: 'https://cds.example.org' };
+
+    it.each([
+      ['unset', {}],
+      ['blank', { PATIENT_HASH_KEY: '' }],
+    ])('is required in production (%s): a key generated into the database would travel with every copy of it', (_, key) => {
+      expect(() => loadConfig({ ...productionEnv, ...key }, SPINE_CDS)).toThrowError(ConfigError);
+      expect(() => loadConfig({ ...productionEnv, ...key }, SPINE_CDS)).toThrowError(/^PATIENT_HASH_KEY is required when NODE_ENV=production: .*openssl rand -base64 32/);
+    });
+
+    it('is taken in production when set', () => {
+      expect(loadConfig({ ...productionEnv, PATIENT_HASH_KEY: 'k'.repeat(32) }, SPINE_CDS).patientHashKey).toBe('k'.repeat(32));
+    });
+
+    it('may stay unset in development and test, where the store generates one', () => {
+      for (const NODE_ENV of ['development', 'test']) {
+        expect(loadConfig({ NODE_ENV }, SPINE_CDS).patientHashKey).toBeUndefined();
+      }
+    });
+  });
+
   it('normalises allowlist entries to origins', () => {
     const config = loadConfig({ FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org/R4/, http://127.0.0.1:8080' }, SPINE_CDS);
     expect(config.fhirServerAllowlist).toEqual(['https://fhir.example.org', 'http://127.0.0.1:8080']);

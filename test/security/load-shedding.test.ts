@@ -116,7 +116,7 @@ describe('load shedding', () => {
 describe('SHED_MAX_IN_FLIGHT', () => {
   it('is on by default, sized for 2 cores, in every environment', () => {
     for (const NODE_ENV of ['production', 'development', 'test'] as const) {
-      const env = NODE_ENV === 'production' ? { NODE_ENV, FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org', CDS_AUTH: 'off' } : { NODE_ENV };
+      const env = NODE_ENV === 'production' ? { NODE_ENV, FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org', CDS_AUTH: 'off', PATIENT_HASH_KEY: 'k'.repeat(32) } : { NODE_ENV };
       expect(loadConfig(env, SPINE_CDS).loadShedding.maxInFlight).toBe(32);
     }
   });

@@ -23,9 +23,12 @@ async function issuersFile(content: unknown): Promise<string> {
 }
 
 const production = (extra: Record<string, string>) =>
-  loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org', DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'silent', ...extra }, SPINE_CDS);
+  loadConfig({ NODE_ENV: 'production', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org', DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'silent', PATIENT_HASH_KEY: 'k'.repeat(32), ...extra }, SPINE_CDS);
 
-/** Runs src/main.ts until it exits (it must refuse to start); returns exit code and output. */
+/**
+ * Runs src/main.ts until it exits (it must refuse to start); returns exit code and output. A service
+ * that starts instead is stopped after 20 s (code null), so a failing test leaves no process behind.
+ */
 function runMain(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/main.ts')], {
@@ -36,7 +39,11 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; ou
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.once('exit', (code) => resolve({ code, output }));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, output });
+    });
   });
 }
 
@@ -69,6 +76,19 @@ describe('startup with CDS_AUTH', () => {
     const file = await issuersFile([{ iss: 'https://ehr.example', jwks: { keys: [key.publicJwk] } }]);
     // Caught by the configuration itself, so the process exits like any other configuration error.
     expect(() => production({ CDS_ISSUERS: file })).toThrow(/PUBLIC_BASE_URL/);
+  });
+
+  it('production refuses to start without PATIENT_HASH_KEY: one line naming it and how to make one, no stack trace', { timeout: 60_000 }, async () => {
+    const key = await makeKey('ES384');
+    const file = await issuersFile([{ iss: 'https://ehr.example', jwks: { keys: [key.publicJwk] } }]);
+    const env = { NODE_ENV: 'production', CDS_ISSUERS: file, PUBLIC_BASE_URL: 'https://cds.example.org', FHIR_SERVER_ALLOWLIST: 'https://fhir.example.org', DATABASE_URL: 'sqlite::memory:' };
+    for (const blankOrUnset of [{}, { PATIENT_HASH_KEY: '' }] as Array<Record<string, string>>) {
+      const { code, output } = await runMain({ ...env, ...blankOrUnset });
+      expect(code).toBe(2);
+      const lines = output.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^spine-cds: PATIENT_HASH_KEY is required when NODE_ENV=production: .*openssl rand -base64 32/);
+    }
   });
 
   it('development defaults to off and warns loudly at startup', async () => {
