@@ -96,3 +96,18 @@ describe('smoking status as US Core records it', () => {
     expect(await stateOf('VASCRISK', [smoking('266919005')])).toBe('absent');
   });
 });
+
+describe('severe back pain (SEVBACK) as charted', () => {
+  const severe = (code: string, display: string, graded = true) => {
+    const c = condition({ code, display, onset: daysAgo(5) });
+    if (graded) c.severity = { coding: [{ system: SCT, code: '24484000' }] };
+    return c;
+  };
+  it('lumbago with sciatica (M54.41) graded severe is severe back pain; ungraded it is not', async () => {
+    expect(await stateOf('SEVBACK', [severe('M54.41', 'Lumbago with sciatica, right side')])).toBe('present');
+    expect(await stateOf('SEVBACK', [severe('M54.41', 'Lumbago with sciatica, right side', false)])).toBe('absent');
+  });
+  it('low back pain (M54.50) graded severe still is', async () => {
+    expect(await stateOf('SEVBACK', [severe('M54.50', 'Low back pain, unspecified')])).toBe('present');
+  });
+});
