@@ -111,3 +111,28 @@ describe('severe back pain (SEVBACK) as charted', () => {
     expect(await stateOf('SEVBACK', [severe('M54.50', 'Low back pain, unspecified')])).toBe('present');
   });
 });
+
+describe('mimicker names: negations, suspicion and sides', () => {
+  const named = (display: string, code = '999999999') => condition({ system: SCT, code, display, onset: daysAgo(3) });
+  it('a stenosis without neurogenic claudication (M48.061) is not leg pain on walking; with it (M48.062) it is', async () => {
+    expect(await stateOf('WALKPAIN', [condition({ code: 'M48.061', display: 'Spinal stenosis, lumbar region without neurogenic claudication', onset: daysAgo(3) })])).toBe('absent');
+    expect(await stateOf('WALKPAIN', [condition({ code: 'M48.062', display: 'Spinal stenosis, lumbar region with neurogenic claudication', onset: daysAgo(3) })])).toBe('present');
+    expect(await stateOf('WALKPAIN', [named('Denies claudication')])).toBe('absent');
+    expect(await stateOf('WALKPAIN', [named('Intermittent claudication without rest pain')])).toBe('present');
+  });
+  it('a suspected aortic dissection and a repaired AAA count; "no AAA" does not, an aneurysm without rupture does', async () => {
+    expect(await stateOf('AORTA', [named('Suspected aortic dissection')])).toBe('present');
+    expect(await stateOf('AORTA', [named('Abdominal aortic aneurysm, repaired (EVAR 2019)')])).toBe('present');
+    expect(await stateOf('AORTA', [named('AAA found on screening')])).toBe('present');
+    expect(await stateOf('AORTA', [named('Abdominal aortic aneurysm without rupture')])).toBe('present');
+    expect(await stateOf('AORTA', [named('No AAA on ultrasound')])).toBe('absent');
+    expect(await stateOf('AORTA', [named('Screening for AAA')])).toBe('absent');
+  });
+  it('"Swollen left calf" is leg swelling on the left; "no left leg swelling" is not swelling', async () => {
+    const r = await evaluate([named('Swollen left calf')]);
+    expect(r.findings.LEGSWELL.state).toBe('present');
+    expect(r.findings.LEGSWELL.evidence[0]?.laterality).toBe('left');
+    expect(await stateOf('LEGSWELL', [named('No left leg swelling')])).toBe('absent');
+    expect(await stateOf('LEGSWELL', [named('Denies calf swelling')])).toBe('absent');
+  });
+});
