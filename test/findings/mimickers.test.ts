@@ -136,3 +136,21 @@ describe('mimicker names: negations, suspicion and sides', () => {
     expect(await stateOf('LEGSWELL', [named('Denies calf swelling')])).toBe('absent');
   });
 });
+
+describe('ankle-brachial index (LOINC 77194-9) as peripheral arterial disease', () => {
+  const abi = (value: number, unit: string | null, effective = daysAgo(30), interpretation?: string) =>
+    observation({ code: '77194-9', value, unit, effective, ...(interpretation ? { interpretation } : {}) });
+  it('0.72 is PAD, 0.90 is PAD (the cut-off), 1.05 is not', async () => {
+    expect(await stateOf('PAD', [abi(0.72, '{ratio}')])).toBe('present');
+    expect(await stateOf('PAD', [abi(0.9, '1')])).toBe('present');
+    expect(await stateOf('PAD', [abi(1.05, '{ratio}')])).toBe('absent');
+  });
+  it('an index without a unit is read as a ratio; a low flag counts whatever the value', async () => {
+    expect(await stateOf('PAD', [abi(0.8, null)])).toBe('present');
+    expect(await stateOf('PAD', [abi(0.95, '1', daysAgo(30), 'L')])).toBe('present');
+  });
+  it('the latest index decides (a normal one after revascularisation), and one older than 2 years is not read', async () => {
+    expect(await stateOf('PAD', [abi(0.6, '1', daysAgo(200)), abi(1.0, '1', daysAgo(20))])).toBe('absent');
+    expect(await stateOf('PAD', [abi(0.6, '1', daysAgo(800))])).toBe('absent');
+  });
+});
