@@ -85,6 +85,11 @@ afterAll(async () => {
 });
 
 describe('mimicker cases', () => {
+  it('are counted rightly in docs/mimickers.md', () => {
+    const doc = readFileSync(new URL('../../docs/mimickers.md', import.meta.url), 'utf8');
+    expect(/mim-\*\.json` \((\d+) cases\)/.exec(doc)?.[1]).toBe(String(cases.length));
+  });
+
   it('cover every mimicker row', () => {
     for (const row of ['M1', 'M2', 'M3', 'M4', 'M5', 'M6', 'M7', 'M8']) expect(cases.some(({ fixture }) => fixture.covers.includes(row)), row).toBe(true);
   });
