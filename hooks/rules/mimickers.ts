@@ -126,6 +126,9 @@ function backPain(facts: Facts): boolean {
   return facts.has('LBP') || facts.has('FLANK') || facts.has('LEG');
 }
 
+/** The screen comes from seed S1 (myeloma, the most important somatic cause in adults); D4's own sources stay the topic's. */
+export const MYELOMA_SOURCES: readonly string[] = ['S1'];
+
 /** Myeloma screen (seed S1): age 50 or over with back pain and anaemia, hypercalcaemia, renal impairment or raised protein. */
 export function myelomaScreen(facts: Facts): FiredFinding[] | undefined {
   if (!facts.has('AGE50P') || !backPain(facts)) return undefined;
@@ -144,6 +147,7 @@ export function myelomaOnlyOutcome(facts: Facts, fired: FiredFinding[]): RowOutc
     fired: [...fired, ...facts.fired('LBP', 'FLANK', 'LEG')],
     notes: [topic.note('myeloma-labs-in-words')],
     orders: topic.orders('myeloma-only'),
+    extraSources: [...MYELOMA_SOURCES],
   };
 }
 

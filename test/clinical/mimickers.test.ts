@@ -62,6 +62,11 @@ function issueRules(cards: Card[]): string[] {
   if (topics.some((t) => MIMICKER_TOPICS.includes(t))) {
     for (const c of cards) if (/no red flags/i.test(`${c.summary}\n${c.detail ?? ''}`)) problems.push(`${c.source.topic?.code} says "no red flags" beside a mimicker card`);
   }
+  // The myeloma screen comes from seed S1: a card that advises it cites S1 among its sources.
+  for (const c of cards) {
+    const sources = (c.extension?.['org.spine-cds.provenance'] as { sources?: string[] } | undefined)?.sources ?? [];
+    if (/protein electrophoresis/i.test(`${c.summary}\n${c.detail ?? ''}`) && !sources.includes('S1')) problems.push(`${c.source.topic?.code}: advises the myeloma screen without citing S1 (sources ${sources.join(', ')})`);
+  }
   // The note names the mimicker cards shown, most urgent first (the order of MIMICKER_TOPICS).
   const shown = MIMICKER_TOPICS.filter((t) => topics.includes(t));
   for (const c of cards) {
