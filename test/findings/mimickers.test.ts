@@ -154,3 +154,21 @@ describe('ankle-brachial index (LOINC 77194-9) as peripheral arterial disease', 
     expect(await stateOf('PAD', [abi(0.6, '1', daysAgo(800))])).toBe('absent');
   });
 });
+
+describe('paraesthesia (R20.2) in both feet is the stocking symptom', () => {
+  const tingling = (site?: string) => {
+    const c = condition({ code: 'R20.2', display: 'Paresthesia of skin', onset: daysAgo(20) });
+    if (site) c.bodySite = [{ coding: [{ display: site }], text: site }];
+    return c;
+  };
+  it('with a body site in both feet it is NEUROPATHY; in one foot, or with no site, it is not', async () => {
+    expect(await stateOf('NEUROPATHY', [tingling('Both feet')])).toBe('present');
+    expect(await stateOf('NEUROPATHY', [tingling('Structure of left foot')])).toBe('absent');
+    expect(await stateOf('NEUROPATHY', [tingling()])).toBe('absent');
+  });
+  it('a foot site coded with the bilateral qualifier beside it counts', async () => {
+    const c = tingling();
+    c.bodySite = [{ coding: [{ system: SCT, code: '56459004', display: 'Foot structure' }, { system: SCT, code: '51440002', display: 'Right and left' }] }];
+    expect(await stateOf('NEUROPATHY', [c])).toBe('present');
+  });
+});
