@@ -107,8 +107,13 @@ describe('severe back pain (SEVBACK) as charted', () => {
     expect(await stateOf('SEVBACK', [severe('M54.41', 'Lumbago with sciatica, right side')])).toBe('present');
     expect(await stateOf('SEVBACK', [severe('M54.41', 'Lumbago with sciatica, right side', false)])).toBe('absent');
   });
-  it('low back pain (M54.50) graded severe still is', async () => {
-    expect(await stateOf('SEVBACK', [severe('M54.50', 'Low back pain, unspecified')])).toBe('present');
+  it('low back pain (M54.50) graded severe still is, counted once (not again by the trunk-pain name "back pain")', async () => {
+    const r = await evaluate([severe('M54.50', 'Low back pain, unspecified')]);
+    expect(r.findings.SEVBACK.state).toBe('present');
+    expect(r.findings.SEVBACK.evidence).toHaveLength(1);
+  });
+  it('thoracic back pain (M54.6) graded severe is severe back pain', async () => {
+    expect(await stateOf('SEVBACK', [severe('M54.6', 'Pain in thoracic spine')])).toBe('present');
   });
 });
 
