@@ -1,9 +1,11 @@
 import type { Evidence, FindingId } from '../../src/findings/types.js';
 import type { FiredFinding } from '../../src/cards/recommendation.js';
 import type { CardTopic } from './card-topics.js';
-import type { Facts } from './facts.js';
+import { parseDateMs, type Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
 import { TOPIC_CONTRACTS, TOPICS, topicFields } from './topics.js';
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * Rows M1–M8: the non-spinal causes of back and leg pain the seeds name (S4: abdominal aortic
@@ -51,9 +53,19 @@ function sides(facts: Facts, ...ids: FindingId[]): Set<string> {
   return out;
 }
 
-/** "New" back pain: onset inside the conservative window, or onset not recorded (never assume it is old). */
+/**
+ * "New" back pain: onset inside the conservative window, or onset not recorded (never assume it is
+ * old). The episode (LBP, LEG, ARM) dates lumbago with sciatica; flank or trunk pain is not part of
+ * the spinal episode, so any current one dated inside the window (or undated) is new pain too.
+ */
 function newBackPain(facts: Facts): boolean {
-  return facts.episode.present && (facts.episode.weeks === undefined || facts.episode.weeks < facts.settings.conservativeWindowWeeks);
+  const window = facts.settings.conservativeWindowWeeks;
+  if (facts.episode.present && (facts.episode.weeks === undefined || facts.episode.weeks < window)) return true;
+  if (!facts.has('FLANK')) return false;
+  return facts.finding('FLANK').evidence.some((e) => {
+    const ms = parseDateMs(e.date);
+    return ms === undefined || !Number.isFinite(facts.nowMs) || (facts.nowMs - ms) / WEEK_MS < window;
+  });
 }
 
 function severeBackPain(facts: Facts): boolean {
@@ -115,6 +127,9 @@ function backPain(facts: Facts): boolean {
   return facts.has('LBP') || facts.has('FLANK') || facts.has('LEG');
 }
 
+/** The screen comes from seed S1 (myeloma, the most important somatic cause in adults); D4's own sources stay the topic's. */
+export const MYELOMA_SOURCES: readonly string[] = ['S1'];
+
 /** Myeloma screen (seed S1): age 50 or over with back pain and anaemia, hypercalcaemia, renal impairment or raised protein. */
 export function myelomaScreen(facts: Facts): FiredFinding[] | undefined {
   if (!facts.has('AGE50P') || !backPain(facts)) return undefined;
@@ -133,6 +148,7 @@ export function myelomaOnlyOutcome(facts: Facts, fired: FiredFinding[]): RowOutc
     fired: [...fired, ...facts.fired('LBP', 'FLANK', 'LEG')],
     notes: [topic.note('myeloma-labs-in-words')],
     orders: topic.orders('myeloma-only'),
+    extraSources: [...MYELOMA_SOURCES],
   };
 }
 
@@ -155,13 +171,14 @@ export const MIMICKER_RULES = {
   'possible-aaa': {
     ...topicFields('possible-aaa'),
     phase: 1,
-    reads: ['AGE60', 'VASCRISK', 'PAIN', 'AORTA'],
+    reads: ['AGE60', 'VASCRISK', 'PAIN', 'AORTA', 'LBP', 'FLANK', 'LEG'],
     evaluate(facts, firedBefore) {
       if (aorticEmergency(firedBefore) || facts.has('AORTA')) return undefined;
-      if (!facts.has('AGE60') || !facts.has('VASCRISK') || !facts.has('LBP') || !newBackPain(facts) || !severeBackPain(facts)) return undefined;
+      // Back pain as M1 reads it: lumbago with sciatica (M54.4x, LEG alone) is the same new back pain.
+      if (!facts.has('AGE60') || !facts.has('VASCRISK') || !backPain(facts) || !newBackPain(facts) || !severeBackPain(facts)) return undefined;
       return {
         ...staticText('possible-aaa'),
-        fired: facts.fired('AGE60', 'VASCRISK', 'SEVBACK', 'PAIN', 'LBP'),
+        fired: facts.fired('AGE60', 'VASCRISK', 'SEVBACK', 'PAIN', 'LBP', 'FLANK', 'LEG'),
       };
     },
   },

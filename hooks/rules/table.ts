@@ -3,7 +3,7 @@ import type { CardTopic } from './card-topics.js';
 import type { RuleSettings } from '../settings.js';
 import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
-import { aorticEmergency, MIMICKER_RULES, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, SPINAL_RED_FLAG_TOPICS, VASCULAR_EMERGENCY } from './mimickers.js';
+import { aorticEmergency, MIMICKER_RULES, MYELOMA_SOURCES, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, SPINAL_RED_FLAG_TOPICS, VASCULAR_EMERGENCY } from './mimickers.js';
 import { recentStudy, studyText } from './orders.js';
 import { TOPICS, topicFields } from './topics.js';
 
@@ -208,6 +208,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
       if (myeloma) {
         outcome.guidance.push(...TOPICS['malignancy-suspected'].guidance('myeloma-addition'));
         outcome.fired.push(...myeloma.filter((f) => !outcome.fired.some((g) => g.id === f.id)));
+        outcome.extraSources = [...(outcome.extraSources ?? []), ...MYELOMA_SOURCES];
       }
       return outcome;
     },

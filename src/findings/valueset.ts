@@ -42,8 +42,9 @@ const WORDS_OR_PREFIX = /^[\p{L}\p{N}]+(?:[ -][\p{L}\p{N}]+)*\*?$/u;
 const nameMatchPart = z.discriminatedUnion('url', [
   z.strictObject({ url: z.literal('name'), valueString: z.string().regex(WORDS, 'a name is words of letters and digits separated by one space or hyphen (no wildcards, no surrounding spaces)') }),
   z.strictObject({ url: z.literal('exclude-word'), valueString: z.string().regex(WORDS_OR_PREFIX, 'an exclude-word is words of letters and digits, optionally ending in * for a word prefix (inhal*)') }),
+  z.strictObject({ url: z.literal('negated-by'), valueString: z.string().regex(WORDS, 'a negation is words of letters and digits separated by one space or hyphen') }),
   z.strictObject({ url: z.literal('provenance'), valueString: z.string().trim().min(1, 'say where the names and exclusions come from') }),
-], { error: 'each part needs url "name", "exclude-word" or "provenance" and a valueString' });
+], { error: 'each part needs url "name", "exclude-word" or "provenance" (or "negated-by") and a valueString' });
 
 /** ValueSet.extension[url=name-match]: a complex extension (FHIR: no value[x] beside nested extensions). */
 const nameMatchExtension = z
@@ -155,6 +156,8 @@ interface NameRule {
   alternatives: string[];
   names: RegExp;
   exclude: RegExp | undefined;
+  /** Every mention (global), and what makes one negated: only for rules with `negated-by` words. */
+  negation?: { mentions: RegExp; before: RegExp };
 }
 
 /** Not preceded or followed by a letter or digit: a whole word, in any script. */
@@ -178,13 +181,30 @@ function nameRules(resource: ValueSetResource): NameRule[] {
     const excl = parts
       .filter((p) => p.url === 'exclude-word')
       .map((p) => (p.valueString.endsWith('*') ? wordsPattern(p.valueString.slice(0, -1)) : `${wordsPattern(p.valueString)}${WORD_END}`));
+    const negations = parts.filter((p) => p.url === 'negated-by').map((p) => wordsPattern(p.valueString));
+    const namesPattern = `${WORD_START}(?:${names.join('|')})${WORD_END}`;
     rules.push({
       alternatives: names,
-      names: new RegExp(`${WORD_START}(?:${names.join('|')})${WORD_END}`, 'iu'),
+      names: new RegExp(namesPattern, 'iu'),
       exclude: excl.length ? new RegExp(`${WORD_START}(?:${excl.join('|')})`, 'iu') : undefined,
+      // A negation reaches the name right after it, or after one more word ("without neurogenic
+      // claudication", "no left leg swelling"); no further, so "no change in AAA" still counts.
+      ...(negations.length
+        ? { negation: { mentions: new RegExp(namesPattern, 'giu'), before: new RegExp(`${WORD_START}(?:${negations.join('|')})(?:[\\s-]+[\\p{L}\\p{N}]+)?[\\s-]+$`, 'iu') } }
+        : {}),
     });
   }
   return rules;
+}
+
+/** A mention of a listed name that no `negated-by` word denies; any one such mention is enough. */
+function mentions(rule: NameRule, text: string): boolean {
+  if (!rule.negation) return rule.names.test(text);
+  // Only reached for text that names something: the cheap test first, then each mention's left side.
+  if (!rule.names.test(text)) return false;
+  const { mentions: all, before } = rule.negation;
+  for (const m of text.matchAll(all)) if (!before.test(text.slice(0, m.index))) return true;
+  return false;
 }
 
 function nameMatcherOf(rules: NameRule[]): NameMatcher | undefined {
@@ -194,7 +214,7 @@ function nameMatcherOf(rules: NameRule[]): NameMatcher | undefined {
     match(names) {
       for (const rule of rules) {
         // Names first: most resources hold none, and then their exclusions need not be read.
-        const hit = names.find((n) => rule.names.test(n));
+        const hit = names.find((n) => mentions(rule, n));
         if (hit === undefined) continue;
         if (rule.exclude && names.some((n) => rule.exclude?.test(n))) continue;
         return hit;

@@ -96,3 +96,84 @@ describe('smoking status as US Core records it', () => {
     expect(await stateOf('VASCRISK', [smoking('266919005')])).toBe('absent');
   });
 });
+
+describe('severe back pain (SEVBACK) as charted', () => {
+  const severe = (code: string, display: string, graded = true) => {
+    const c = condition({ code, display, onset: daysAgo(5) });
+    if (graded) c.severity = { coding: [{ system: SCT, code: '24484000' }] };
+    return c;
+  };
+  it('lumbago with sciatica (M54.41) graded severe is severe back pain; ungraded it is not', async () => {
+    expect(await stateOf('SEVBACK', [severe('M54.41', 'Lumbago with sciatica, right side')])).toBe('present');
+    expect(await stateOf('SEVBACK', [severe('M54.41', 'Lumbago with sciatica, right side', false)])).toBe('absent');
+  });
+  it('low back pain (M54.50) graded severe still is, counted once (not again by the trunk-pain name "back pain")', async () => {
+    const r = await evaluate([severe('M54.50', 'Low back pain, unspecified')]);
+    expect(r.findings.SEVBACK.state).toBe('present');
+    expect(r.findings.SEVBACK.evidence).toHaveLength(1);
+  });
+  it('thoracic back pain (M54.6) graded severe is severe back pain', async () => {
+    expect(await stateOf('SEVBACK', [severe('M54.6', 'Pain in thoracic spine')])).toBe('present');
+  });
+});
+
+describe('mimicker names: negations, suspicion and sides', () => {
+  const named = (display: string, code = '999999999') => condition({ system: SCT, code, display, onset: daysAgo(3) });
+  it('a stenosis without neurogenic claudication (M48.061) is not leg pain on walking; with it (M48.062) it is', async () => {
+    expect(await stateOf('WALKPAIN', [condition({ code: 'M48.061', display: 'Spinal stenosis, lumbar region without neurogenic claudication', onset: daysAgo(3) })])).toBe('absent');
+    expect(await stateOf('WALKPAIN', [condition({ code: 'M48.062', display: 'Spinal stenosis, lumbar region with neurogenic claudication', onset: daysAgo(3) })])).toBe('present');
+    expect(await stateOf('WALKPAIN', [named('Denies claudication')])).toBe('absent');
+    expect(await stateOf('WALKPAIN', [named('Intermittent claudication without rest pain')])).toBe('present');
+  });
+  it('a suspected aortic dissection and a repaired AAA count; "no AAA" does not, an aneurysm without rupture does', async () => {
+    expect(await stateOf('AORTA', [named('Suspected aortic dissection')])).toBe('present');
+    expect(await stateOf('AORTA', [named('Abdominal aortic aneurysm, repaired (EVAR 2019)')])).toBe('present');
+    expect(await stateOf('AORTA', [named('AAA found on screening')])).toBe('present');
+    expect(await stateOf('AORTA', [named('Abdominal aortic aneurysm without rupture')])).toBe('present');
+    expect(await stateOf('AORTA', [named('No AAA on ultrasound')])).toBe('absent');
+    expect(await stateOf('AORTA', [named('Screening for AAA')])).toBe('absent');
+  });
+  it('"Swollen left calf" is leg swelling on the left; "no left leg swelling" is not swelling', async () => {
+    const r = await evaluate([named('Swollen left calf')]);
+    expect(r.findings.LEGSWELL.state).toBe('present');
+    expect(r.findings.LEGSWELL.evidence[0]?.laterality).toBe('left');
+    expect(await stateOf('LEGSWELL', [named('No left leg swelling')])).toBe('absent');
+    expect(await stateOf('LEGSWELL', [named('Denies calf swelling')])).toBe('absent');
+  });
+});
+
+describe('ankle-brachial index (LOINC 77194-9) as peripheral arterial disease', () => {
+  const abi = (value: number, unit: string | null, effective = daysAgo(30), interpretation?: string) =>
+    observation({ code: '77194-9', value, unit, effective, ...(interpretation ? { interpretation } : {}) });
+  it('0.72 is PAD, 0.90 is PAD (the cut-off), 1.05 is not', async () => {
+    expect(await stateOf('PAD', [abi(0.72, '{ratio}')])).toBe('present');
+    expect(await stateOf('PAD', [abi(0.9, '1')])).toBe('present');
+    expect(await stateOf('PAD', [abi(1.05, '{ratio}')])).toBe('absent');
+  });
+  it('an index without a unit is read as a ratio; a low flag counts whatever the value', async () => {
+    expect(await stateOf('PAD', [abi(0.8, null)])).toBe('present');
+    expect(await stateOf('PAD', [abi(0.95, '1', daysAgo(30), 'L')])).toBe('present');
+  });
+  it('the latest index decides (a normal one after revascularisation), and one older than 2 years is not read', async () => {
+    expect(await stateOf('PAD', [abi(0.6, '1', daysAgo(200)), abi(1.0, '1', daysAgo(20))])).toBe('absent');
+    expect(await stateOf('PAD', [abi(0.6, '1', daysAgo(800))])).toBe('absent');
+  });
+});
+
+describe('paraesthesia (R20.2) in both feet is the stocking symptom', () => {
+  const tingling = (site?: string) => {
+    const c = condition({ code: 'R20.2', display: 'Paresthesia of skin', onset: daysAgo(20) });
+    if (site) c.bodySite = [{ coding: [{ display: site }], text: site }];
+    return c;
+  };
+  it('with a body site in both feet it is NEUROPATHY; in one foot, or with no site, it is not', async () => {
+    expect(await stateOf('NEUROPATHY', [tingling('Both feet')])).toBe('present');
+    expect(await stateOf('NEUROPATHY', [tingling('Structure of left foot')])).toBe('absent');
+    expect(await stateOf('NEUROPATHY', [tingling()])).toBe('absent');
+  });
+  it('a foot site coded with the bilateral qualifier beside it counts', async () => {
+    const c = tingling();
+    c.bodySite = [{ coding: [{ system: SCT, code: '56459004', display: 'Foot structure' }, { system: SCT, code: '51440002', display: 'Right and left' }] }];
+    expect(await stateOf('NEUROPATHY', [c])).toBe('present');
+  });
+});
