@@ -41,7 +41,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY mappings ./mappings
 COPY hooks/topics ./hooks/topics
-COPY hooks/sources.yaml ./hooks/sources.yaml
+COPY hooks/sources.yaml hooks/phrases.yaml ./hooks/
 COPY LICENSE ./
 RUN mkdir -p /data && chown node:node /data
 USER node

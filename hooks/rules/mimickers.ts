@@ -3,7 +3,7 @@ import type { FiredFinding } from '../../src/cards/recommendation.js';
 import type { CardTopic } from './card-topics.js';
 import { parseDateMs, type Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
-import { TOPIC_CONTRACTS, TOPICS, topicFields } from './topics.js';
+import { PHRASES, TOPIC_CONTRACTS, TOPICS, topicFields } from './topics.js';
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 
@@ -38,9 +38,10 @@ export function aorticEmergency(fired: ReadonlySet<CardTopic>): boolean {
  */
 export function noRedFlagsPhrase(facts: Facts, fired: ReadonlySet<CardTopic>): { phrase: string; note?: string } {
   const others = firedMimickers(fired);
-  if (others.length === 0) return { phrase: 'no red flags' };
+  if (others.length === 0) return { phrase: PHRASES.phrase('no-red-flags') };
   const names = others.map((t) => `"${facts.knowledge.topicDisplay[t]}"`).join(', ');
-  return { phrase: 'no spinal red flag', note: `Another cause may explain the pain: see the ${names} card${others.length > 1 ? 's' : ''}.` };
+  const cards = PHRASES.phrase(others.length > 1 ? 'cards' : 'card', { names });
+  return { phrase: PHRASES.phrase('no-spinal-red-flag'), note: PHRASES.phrase('another-cause', { cards }) };
 }
 
 function sideOf(e: Evidence): 'left' | 'right' | 'bilateral' | undefined {

@@ -5,7 +5,7 @@ import type { Facts } from './facts.js';
 import type { DecisionRule, OrderNeed, RowOutcome } from './types.js';
 import { aorticEmergency, MIMICKER_RULES, MYELOMA_SOURCES, myelomaOnlyOutcome, myelomaScreen, noRedFlagsPhrase, SPINAL_RED_FLAG_TOPICS, VASCULAR_EMERGENCY } from './mimickers.js';
 import { recentStudy, studyText } from './orders.js';
-import { TOPICS, topicFields } from './topics.js';
+import { PHRASES, TOPICS, topicFields } from './topics.js';
 
 /**
  * Decision table (b) of docs/clinical-rules.md, keyed by card topic (section (d)): to find the rule behind
@@ -53,9 +53,9 @@ function conservativeGuidance(settings: RuleSettings): string[] {
 
 function durationNote(facts: Facts): string {
   const ep = facts.episode;
-  if (ep.weeks !== undefined) return `Episode onset ${ep.onset?.slice(0, 10) ?? 'recorded'}: ${ep.weeks} week(s) ago.`;
+  if (ep.weeks !== undefined) return PHRASES.phrase('duration-known', { onset: ep.onset?.slice(0, 10) ?? 'recorded', weeks: ep.weeks });
   const what = ep.onsetMissing.map((id) => facts.finding(id).label.toLowerCase());
-  return `Episode duration unknown: no onset date recorded for ${what.join(', ') || 'the episode'}.`;
+  return PHRASES.phrase('duration-unknown', { what: what.join(', ') || PHRASES.phrase('duration-unknown-what') });
 }
 
 function hasSevereP(facts: Facts): boolean {
@@ -68,12 +68,9 @@ function trialNote(facts: Facts): string | undefined {
   if (!facts.settings.trialNoteWhenNoConservativeCare) return undefined;
   const trial = facts.finding('TRIAL');
   if (trial.state === 'present') return undefined;
-  if (trial.state === 'unknown') return 'Conservative care could not be checked (medication or referral data missing); the ACR Appropriateness Criteria rate imaging without prior management as usually not appropriate.';
-  return 'No conservative care (NSAID, physiotherapy) on record: the ACR Appropriateness Criteria rate imaging after 6 weeks without prior management as usually not appropriate; consider a trial first.';
+  return PHRASES.phrase(trial.state === 'unknown' ? 'trial-unknown' : 'trial-missing');
 }
 
-/** Imaging modality codes (DICOM) as a clinician says them. */
-const MODALITY_WORDS: Readonly<Record<string, string>> = { MR: 'MRI', CT: 'CT', CR: 'X-ray', DX: 'X-ray', XR: 'X-ray' };
 
 const lumbarDrafts = (facts: Facts) => facts.reviewedImaging.filter((d) => d.region === 'lumbar');
 
@@ -91,7 +88,7 @@ export function uncheckedRedFlags(facts: Facts): { count: number; line: string }
   const parts: string[] = [];
   const skip = new Set<FindingId>(['ESR', 'CRP']);
   if (!facts.examRecorded && !EXAM_FINDINGS.some(facts.has)) {
-    parts.push('neurological examination (power, saddle sensation, reflexes)');
+    parts.push(PHRASES.phrase('neurological-examination'));
     for (const id of EXAM_FINDINGS) skip.add(id);
   }
   if (facts.finding('AGE50').state === 'absent') {
@@ -103,7 +100,7 @@ export function uncheckedRedFlags(facts: Facts): { count: number; line: string }
     parts.push(facts.finding(id).label.toLowerCase());
   }
   if (parts.length === 0) return undefined;
-  return { count: parts.length, line: `Red-flag checks not made (no data on record): ${parts.join('; ')}.` };
+  return { count: parts.length, line: PHRASES.phrase('unchecked-red-flags', { checks: parts.join('; ') }) };
 }
 
 /**
@@ -373,7 +370,7 @@ export const RULES: Readonly<Record<CardTopic, DecisionRule>> = {
         'red-flags': flags.phrase,
         checked: topic.phrase(unchecked ? 'not-all-checked' : 'checked'),
         window: facts.settings.conservativeWindowWeeks,
-        imaging: drafts.length === 1 && modality ? (MODALITY_WORDS[modality] ?? modality) : topic.phrase('several-drafts'),
+        imaging: drafts.length === 1 && modality ? PHRASES.modality(modality) : topic.phrase('several-drafts'),
       };
       return {
         summary: topic.summary('default', values),

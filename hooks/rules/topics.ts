@@ -314,6 +314,60 @@ export function checkTopicSources(topics: Readonly<Record<CardTopic, TopicKnowle
   }
 }
 
+/** The shared phrases the rules use, with the placeholders each one fills (hooks/phrases.yaml). */
+export const SHARED_PHRASE_CONTRACT: Readonly<Record<string, readonly string[]>> = {
+  'duration-known': ['onset', 'weeks'],
+  'duration-unknown': ['what'],
+  'duration-unknown-what': [],
+  'trial-unknown': [],
+  'trial-missing': [],
+  'unchecked-red-flags': ['checks'],
+  'neurological-examination': [],
+  'no-red-flags': [],
+  'no-spinal-red-flag': [],
+  'another-cause': ['cards'],
+  card: ['names'],
+  cards: ['names'],
+};
+
+const PhrasesFileSchema = z.strictObject({
+  phrases: z.record(z.string(), z.string().min(1).max(400)),
+  modalities: z.record(z.string().regex(/^[A-Z]{2}$/, 'a DICOM modality code'), z.string().min(1).max(40)),
+});
+
+export interface SharedPhrases {
+  phrase(name: string, values?: TemplateValues): string;
+  /** A DICOM modality code as a clinician says it; the code itself when the file has no word for it. */
+  modality(code: string): string;
+}
+
+/** hooks/phrases.yaml: the words no one topic owns, checked against SHARED_PHRASE_CONTRACT like a topic file. */
+export function loadSharedPhrases(file: string): SharedPhrases {
+  const name = `${path.basename(path.dirname(path.resolve(file)))}/${path.basename(file)}`;
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new KnowledgeFileError(name, '(file)', `cannot read: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const parsed = PhrasesFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new KnowledgeFileError(name, first ? fieldPath(first.path) : '(root)', first?.message ?? 'invalid');
+  }
+  const { phrases, modalities } = parsed.data;
+  for (const key of Object.keys(SHARED_PHRASE_CONTRACT)) if (!(key in phrases)) throw new KnowledgeFileError(name, `phrases.${key}`, 'missing: a rule uses this phrase');
+  for (const [key, text] of Object.entries(phrases)) {
+    const allowed = SHARED_PHRASE_CONTRACT[key];
+    if (!allowed) throw new KnowledgeFileError(name, `phrases.${key}`, `unknown phrase; the rules use ${Object.keys(SHARED_PHRASE_CONTRACT).join(', ')}`);
+    checkPlaceholders(name, `phrases.${key}`, text, allowed);
+  }
+  return {
+    phrase: (key, values = {}) => fill(name, `phrases.${key}`, pick(name, 'phrases', phrases, key), values),
+    modality: (code) => modalities[code] ?? code,
+  };
+}
+
 /**
  * The shipped topic files, read when the rule table is first imported (like hooks/prefetch.ts reads
  * the mappings): a broken file stops startup with its name and the place in it.
@@ -321,6 +375,7 @@ export function checkTopicSources(topics: Readonly<Record<CardTopic, TopicKnowle
 export const TOPICS: Readonly<Record<CardTopic, TopicKnowledge>> = loadTopics(defaultTopicsDir());
 export const SOURCES: Readonly<Record<string, SourceReference>> = loadSources(path.join(defaultTopicsDir(), '..', 'sources.yaml'));
 checkTopicSources(TOPICS, SOURCES, defaultTopicsDir());
+export const PHRASES: SharedPhrases = loadSharedPhrases(path.join(defaultTopicsDir(), '..', 'phrases.yaml'));
 
 /** The fields of a DecisionRule that come from its topic file. */
 export function topicFields(topic: CardTopic): { row: DecisionRowId; topic: CardTopic; indicator: Indicator; sources: string[] } {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkTopicSources, defaultTopicsDir, loadSources, loadTopics, SOURCES, TOPIC_CONTRACTS, TOPICS } from '../../hooks/rules/topics.js';
+import { checkTopicSources, defaultTopicsDir, loadSharedPhrases, loadSources, loadTopics, PHRASES, SOURCES, TOPIC_CONTRACTS, TOPICS } from '../../hooks/rules/topics.js';
 import { loadRuleKnowledge } from '../../hooks/rules/knowledge.js';
 import { CARD_TOPICS } from '../../hooks/rules/card-topics.js';
 import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
@@ -154,6 +154,35 @@ describe('hooks/sources.yaml: the sources as data', () => {
     await writeFile(sourcesFile(), text.replace('label: "NICE NG59 Low Back Pain and Sciatica"', 'label: "NICE NG59 (2020 update)"'));
     expect(loadSources(sourcesFile()).NG59?.label).toBe('NICE NG59 (2020 update)');
     expect(SOURCES.NG59?.url).toBe('https://www.nice.org.uk/guidance/ng59');
+  });
+});
+
+describe('hooks/phrases.yaml: words no one topic owns', () => {
+  const phrasesFile = () => path.join(path.dirname(dir), 'phrases.yaml');
+  beforeEach(async () => {
+    await cp(path.join(defaultTopicsDir(), '..', 'phrases.yaml'), phrasesFile());
+  });
+  const rewrite = async (change: (text: string) => string) => writeFile(phrasesFile(), change(await readFile(phrasesFile(), 'utf8')));
+
+  it('fills the shipped phrases and names modalities as a clinician says them', () => {
+    expect(PHRASES.phrase('unchecked-red-flags', { checks: 'fever; night pain' })).toBe('Red-flag checks not made (no data on record): fever; night pain.');
+    expect(PHRASES.modality('MR')).toBe('MRI');
+    expect(PHRASES.modality('PT')).toBe('PT');
+  });
+
+  it('a changed wording is what the rule gets, without touching TypeScript', async () => {
+    await rewrite((t) => t.replace('no-spinal-red-flag: "no spinal red flag"', 'no-spinal-red-flag: "no red flag of spinal disease"'));
+    expect(loadSharedPhrases(phrasesFile()).phrase('no-spinal-red-flag')).toBe('no red flag of spinal disease');
+  });
+
+  it('a missing phrase, an unknown one or a placeholder the rule does not fill stops the load, naming the place', async () => {
+    const text = await readFile(phrasesFile(), 'utf8');
+    await writeFile(phrasesFile(), text.replace(/^ {2}trial-missing: .*\n/m, ''));
+    expect(() => loadSharedPhrases(phrasesFile())).toThrow(expect.objectContaining({ path: 'phrases.trial-missing' }) as Error);
+    await writeFile(phrasesFile(), text.replace('phrases:\n', 'phrases:\n  brand-new: "x"\n'));
+    expect(() => loadSharedPhrases(phrasesFile())).toThrow(expect.objectContaining({ path: 'phrases.brand-new' }) as Error);
+    await writeFile(phrasesFile(), text.replace('{checks}.', '{checks} ({count}).'));
+    expect(() => loadSharedPhrases(phrasesFile())).toThrow(expect.objectContaining({ path: 'phrases.unchecked-red-flags' }) as Error);
   });
 });
 
