@@ -52,18 +52,16 @@ export async function registerLoadShedding(app: FastifyInstance, config: Config)
 
   if (maxInFlight > 0) {
     let inFlight = 0;
-    const counted = new WeakSet<FastifyRequest>();
-    const release = async (request: FastifyRequest): Promise<void> => {
-      if (counted.delete(request)) inFlight--;
-    };
     app.addHook('onRequest', async (request, reply) => {
       if (isProbe(request) || request.method !== 'POST') return;
       if (inFlight >= maxInFlight) return shed(request, reply, 'inFlight', inFlight);
       inFlight++;
-      counted.add(request);
+      // The response's 'close' comes once, whether it finished or its connection went first. Fastify's
+      // onResponse and onRequestAbort both miss a caller that hangs up after sending its whole body
+      // while the call is still working: each such call would keep its slot for good, and after
+      // maxInFlight of them every call would be shed.
+      reply.raw.once('close', () => inFlight--);
     });
-    app.addHook('onResponse', release);
-    app.addHook('onRequestAbort', release);
   }
 
   // Default heap limit: 85% of V8's, so the process sheds before it dies of an out-of-memory error.

@@ -77,6 +77,41 @@ describe('load shedding', () => {
     }
   });
 
+  // An EHR that gives up on a slow call closes the connection after sending the whole body: the
+  // request is not "aborted" (its body arrived) and the response never finishes. Counted slots were
+  // freed only on a finished response or an aborted request, so each such call kept its slot for good,
+  // and after SHED_MAX_IN_FLIGHT of them every call was shed: an outage (found by npm run bench,
+  // whose load generator closes its connections at the end of each round).
+  it('a caller that hangs up while its call is in flight gives its slot back', async () => {
+    const hanging = await startStubServer(() => undefined);
+    const svc = await startService({ SHED_MAX_IN_FLIGHT: '2', FHIR_SERVER_ALLOWLIST: new URL(hanging.baseUrl).origin, FHIR_DEADLINE_MS: '400' });
+    try {
+      const prefetch = fullPrefetch();
+      delete prefetch.conditions;
+      // As many hang-ups as there are slots: with the leak, every later call would be shed.
+      for (let i = 1; i <= 2; i++) {
+        const hangUp = new AbortController();
+        const call = fetch(svc.baseUrl + HOOK, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(patientViewRequest({ prefetch, fhirServer: hanging.baseUrl })),
+          signal: hangUp.signal,
+        }).catch(() => undefined);
+        // In the handler, waiting for the FHIR server: the body has been read in full.
+        while (hanging.requests.length < i) await new Promise((r) => setTimeout(r, 10));
+        hangUp.abort();
+        await call;
+      }
+      // Past the deadline every abandoned call has ended on the server side.
+      await new Promise((r) => setTimeout(r, 800));
+      const answers = await Promise.all([1, 2].map(() => postJson(svc.baseUrl + HOOK, patientViewRequest({ prefetch: fullPrefetch() }))));
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    } finally {
+      await svc.close();
+      await hanging.close();
+    }
+  });
+
   it('at the default bound: of many concurrent calls the excess gets 503 with Retry-After and a JSON body at once, while /healthz answers 200', async () => {
     // A FHIR server that answers only when told to: it holds calls in flight for as long as the test needs.
     const waitingAnswers: ServerResponse[] = [];
