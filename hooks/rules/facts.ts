@@ -134,6 +134,7 @@ function normaliseFinding(id: FindingId, raw: unknown): Finding {
   if (Array.isArray(raw.regions)) finding.regions = raw.regions.filter((x) => x === 'cervical' || x === 'thoracic' || x === 'lumbar') as Finding['regions'];
   if (typeof raw.onset === 'string') finding.onset = raw.onset;
   if (typeof raw.note === 'string' && raw.note) finding.note = raw.note;
+  if (typeof raw.examined === 'boolean') finding.examined = raw.examined;
   return finding;
 }
 
