@@ -620,13 +620,15 @@ function lateralityOf(ctx: Ctx, rule: NonNullable<EvidenceShape['laterality']>, 
         if (ref && valueSet(ctx, ref).lookup(v.system, code)) sides.add(side);
       }
     }
-    // A body site coded in a system the sets do not list still says its side in words ("Right lower leg").
+    // A body site coded in a system the sets do not list, or given as text only ("both legs", a
+    // string the expression returns), still says its side in words ("Right lower leg").
     if (sides.size === 0) {
       for (const v of codings) {
-        if (!isObject(v) || typeof v.display !== 'string') continue;
-        if (/\b(bilateral|both)\b/i.test(v.display)) sides.add('bilateral');
-        if (/\bleft\b/i.test(v.display)) sides.add('left');
-        if (/\bright\b/i.test(v.display)) sides.add('right');
+        const words = typeof v === 'string' ? v : isObject(v) && typeof v.display === 'string' ? v.display : undefined;
+        if (words === undefined) continue;
+        if (/\b(bilateral|both)\b/i.test(words)) sides.add('bilateral');
+        if (/\bleft\b/i.test(words)) sides.add('left');
+        if (/\bright\b/i.test(words)) sides.add('right');
       }
     }
   }
