@@ -134,6 +134,7 @@ function normaliseFinding(id: FindingId, raw: unknown): Finding {
   if (Array.isArray(raw.regions)) finding.regions = raw.regions.filter((x) => x === 'cervical' || x === 'thoracic' || x === 'lumbar') as Finding['regions'];
   if (typeof raw.onset === 'string') finding.onset = raw.onset;
   if (typeof raw.note === 'string' && raw.note) finding.note = raw.note;
+  if (typeof raw.examined === 'boolean') finding.examined = raw.examined;
   return finding;
 }
 
@@ -260,14 +261,18 @@ const REPORT_DONE = new Set(['final', 'amended', 'corrected', 'appended', 'preli
 const STUDY_DONE = new Set(['available']);
 const PROCEDURE_DONE = new Set(['completed', 'in-progress']);
 
-/** Region and modality named in words, for reports and studies coded only locally or by text. */
+/**
+ * Region and modality named in words, for reports and studies coded only locally or by text. The
+ * region letter may stand alone before "spine" as radiology worklists write it: "MRI L spine",
+ * "L-spine", "LS spine", "C spine".
+ */
 function classifyByText(texts: string[], modalities: string[]): ImagingClass | undefined {
   const text = texts.join(' ');
-  const region = /\b(lumbar|lumbosacral|l-?spine|ls[- ]spine)\b/i.test(text)
+  const region = /\b(lumbar|lumbosacral|l[- ]?spine|ls[- ]?spine)\b/i.test(text)
     ? 'lumbar'
-    : /\b(cervical|c-?spine)\b/i.test(text)
+    : /\b(cervical|c[- ]?spine)\b/i.test(text)
       ? 'cervical'
-      : /\b(thoracic|t-?spine|dorsal spine)\b/i.test(text)
+      : /\b(thoracic|t[- ]?spine|dorsal spine)\b/i.test(text)
         ? 'thoracic'
         : undefined;
   if (!region) return undefined;

@@ -78,6 +78,31 @@ const lumbarDrafts = (facts: Facts) => facts.reviewedImaging.filter((d) => d.reg
 const EXAM_FINDINGS = ['MOTOR', 'SADDLE', 'MYELO', 'CES'] as const;
 
 /**
+ * The red-flag checks of a neurological examination, each made when any of its findings was examined
+ * (a sign, or a normal result). Saddle sensation and anal tone are one check: either one charted
+ * assesses the cauda equina at the bedside. A post-void residual is not listed: it is measured when
+ * retention is suspected, not in every examination, and retention itself is a red flag of its own.
+ */
+const EXAM_CHECKS: readonly { label: string; findings: readonly FindingId[] }[] = [
+  { label: 'saddle sensation or anal tone', findings: ['SADDLE', 'CES'] },
+  { label: 'leg power (foot drop, weakness)', findings: ['MOTOR'] },
+  { label: 'reflexes and upper motor neuron signs (Hoffmann, Babinski, clonus)', findings: ['MYELO'] },
+];
+
+/**
+ * Exam checks not made although an examination is on record: a finding is absent from the exam only
+ * when it was examined. A check whose findings carry no `examined` mark (an older findings engine) is
+ * not named: nothing says it was missed.
+ */
+function unexaminedChecks(facts: Facts): string[] {
+  return EXAM_CHECKS.filter((check) => {
+    const findings = check.findings.map((id) => facts.finding(id));
+    if (findings.some((f) => f.state === 'present' || f.examined === undefined)) return false;
+    return findings.every((f) => f.examined === false);
+  }).map((check) => check.label);
+}
+
+/**
  * Red-flag checks that could not be made, in one line, for the cards that say "no red flags": an
  * unknown is not an absent (issue 13). Only checks that bear on the judgement are named: night pain
  * and weight loss only when age over 50 is present or unknown (D4 needs both); ESR and CRP are
@@ -90,6 +115,8 @@ export function uncheckedRedFlags(facts: Facts): { count: number; line: string }
   if (!facts.examRecorded && !EXAM_FINDINGS.some(facts.has)) {
     parts.push(PHRASES.phrase('neurological-examination'));
     for (const id of EXAM_FINDINGS) skip.add(id);
+  } else {
+    parts.push(...unexaminedChecks(facts));
   }
   if (facts.finding('AGE50').state === 'absent') {
     skip.add('NIGHT');

@@ -39,6 +39,8 @@ interface Outcome {
   evidence: Evidence[];
   judged: boolean;
   missing?: string;
+  /** Exam criteria only: a usable examination was read (a sign, or a normal result). */
+  examined?: boolean;
 }
 
 interface Ctx {
@@ -137,8 +139,10 @@ function evaluateDefinition(def: LoadedDefinition, ctx: Ctx): Finding {
   const evidence: Evidence[] = [];
   const missing: string[] = [];
   let judged = true;
+  let examined: boolean | undefined;
   for (const c of def.criteria) {
     const out = evaluateCriterion(c, ctx);
+    if (out.examined !== undefined) examined = examined === true || out.examined;
     // A loop, not push(...): a spread passes each item as an argument, and a record with ~125,000
     // matching Conditions overflowed the stack (issue 14).
     for (const e of out.evidence) evidence.push(e);
@@ -154,6 +158,7 @@ function evaluateDefinition(def: LoadedDefinition, ctx: Ctx): Finding {
     state: evidence.length > 0 ? 'present' : judged ? 'absent' : 'unknown',
     evidence,
   };
+  if (examined !== undefined) finding.examined = examined;
   if (evidence.length > 0) {
     const lat = unique(evidence.map((e) => e.laterality));
     const limbs = unique(evidence.map((e) => e.limb));
@@ -615,13 +620,15 @@ function lateralityOf(ctx: Ctx, rule: NonNullable<EvidenceShape['laterality']>, 
         if (ref && valueSet(ctx, ref).lookup(v.system, code)) sides.add(side);
       }
     }
-    // A body site coded in a system the sets do not list still says its side in words ("Right lower leg").
+    // A body site coded in a system the sets do not list, or given as text only ("both legs", a
+    // string the expression returns), still says its side in words ("Right lower leg").
     if (sides.size === 0) {
       for (const v of codings) {
-        if (!isObject(v) || typeof v.display !== 'string') continue;
-        if (/\b(bilateral|both)\b/i.test(v.display)) sides.add('bilateral');
-        if (/\bleft\b/i.test(v.display)) sides.add('left');
-        if (/\bright\b/i.test(v.display)) sides.add('right');
+        const words = typeof v === 'string' ? v : isObject(v) && typeof v.display === 'string' ? v.display : undefined;
+        if (words === undefined) continue;
+        if (/\b(bilateral|both)\b/i.test(words)) sides.add('bilateral');
+        if (/\bleft\b/i.test(words)) sides.add('left');
+        if (/\bright\b/i.test(words)) sides.add('right');
       }
     }
   }
@@ -1195,6 +1202,6 @@ function evaluateExam(c: Criterion<'exam'>, ctx: Ctx): Outcome {
   // Grades before tests: a strength test with a 0-5 grade is judged by its grade.
   if (c.grade) eachCandidate(ctx, 'Observation', valueSet(ctx, c.grade.valueSet), consider('grade', false));
   if (c.tests) eachCandidate(ctx, 'Observation', valueSet(ctx, c.tests), consider('test', false));
-  if (evidence.length) return { evidence, judged: true };
-  return gap ?? noMatchOutcome(c, negatives > 0, `no ${c.name} recorded`);
+  if (evidence.length) return { evidence, judged: true, examined: true };
+  return { ...(gap ?? noMatchOutcome(c, negatives > 0, `no ${c.name} recorded`)), examined: gap === undefined && negatives > 0 };
 }

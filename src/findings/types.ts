@@ -71,6 +71,12 @@ export interface Finding {
   onset?: string;
   /** Why the state is unknown, or what was skipped; shown on cards. */
   note?: string;
+  /**
+   * Findings with examination criteria only: whether a usable examination of it was read (a sign, or
+   * a normal result). False when none was, or only ones not assessed, not final or out of the window:
+   * then an absent state says "not charted", not "examined and normal".
+   */
+  examined?: boolean;
 }
 
 export interface DataQualityNote {

@@ -10,6 +10,8 @@ export const PROVENANCE_URL = 'http://spine-cds.local/fhir/StructureDefinition/c
 export const ICD10CM = 'http://hl7.org/fhir/sid/icd-10-cm';
 export const ICD10WHO = 'http://hl7.org/fhir/sid/icd-10';
 const ICD_SYSTEMS = new Set([ICD10CM, ICD10WHO]);
+/** ICD-10-PCS as FHIR names it (terminology.hl7.org: http://www.cms.gov/Medicare/Coding/ICD10). */
+export const ICD10PCS = 'http://www.cms.gov/Medicare/Coding/ICD10';
 /**
  * Name fallback (see mappings/README.md): an ingredient named in a medication's text, or a disease
  * named in a condition's text, when no coding is in the value set.
@@ -254,6 +256,23 @@ function icdFilter(op: string, value: string): Predicate | string {
   return (code) => ICD_CODE.test(code) && ((self && code === value) || code.startsWith(prefix));
 }
 
+/** ICD-10-PCS: seven characters, digits and letters without I and O. */
+const PCS_CODE = /^[0-9A-HJ-NP-Z]{7}$/;
+/** A leading part of a PCS code that names at least section, body system, operation and body part. */
+const PCS_PREFIX = /^[0-9A-HJ-NP-Z]{4,6}$/;
+
+/**
+ * ICD-10-PCS codes are positional (section, body system, root operation, body part, approach, device,
+ * qualifier), so a table row is every code that starts with its characters: `is-a 0SG0` is every
+ * Fusion of Lumbar Vertebral Joint, whatever the approach, device or qualifier. At least four
+ * characters, so a filter always names a body part.
+ */
+function pcsFilter(op: string, value: string): Predicate | string {
+  if (op !== 'is-a') return `op "${op}" is not supported for ICD-10-PCS (use is-a with the leading characters of the codes)`;
+  if (!PCS_PREFIX.test(value)) return `"${value}" is not the leading 4 to 6 characters of an ICD-10-PCS code (e.g. 0SG0: fusion of lumbar vertebral joint)`;
+  return (code) => PCS_CODE.test(code) && code.startsWith(value);
+}
+
 function compilePart(items: Include[] | undefined, file: string, field: string, needProvenance: boolean): Part {
   const part: Part = { concepts: new Map(), filters: new Map(), refs: [] };
   (items ?? []).forEach((inc, i) => {
@@ -285,11 +304,11 @@ function compilePart(items: Include[] | undefined, file: string, field: string, 
       if (needProvenance && !incProvenance) {
         throw new KnowledgeFileError(file, `${at}.extension`, `a filter include must say where it came from (extension ${PROVENANCE_URL})`);
       }
-      if (!ICD_SYSTEMS.has(system)) {
+      if (!ICD_SYSTEMS.has(system) && system !== ICD10PCS) {
         throw new KnowledgeFileError(file, `${fat}.op`, `filters on ${system} need a terminology server; enumerate the codes or add an expansion`);
       }
       if (f.property !== 'concept') throw new KnowledgeFileError(file, `${fat}.property`, `only "concept" is supported, not "${f.property}"`);
-      const predicate = icdFilter(f.op, f.value);
+      const predicate = system === ICD10PCS ? pcsFilter(f.op, f.value) : icdFilter(f.op, f.value);
       if (typeof predicate === 'string') throw new KnowledgeFileError(file, `${fat}.value`, predicate);
       let list = part.filters.get(system);
       if (!list) part.filters.set(system, (list = []));

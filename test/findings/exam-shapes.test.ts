@@ -140,3 +140,23 @@ describe('laterality in bodySite', () => {
     expect(r.findings.BILAT.state).toBe('present');
   });
 });
+
+describe('whether the examination was made (examined), whatever the state', () => {
+  const dar = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/data-absent-reason', code: 'not-performed' }] };
+  const saddle = text('Saddle sensation');
+  it('a normal result examines; not assessed, not final or outside the window does not', async () => {
+    const normal = await evaluate([exam(text('Ankle dorsiflexion strength'), { valueString: '5/5' })]);
+    expect(normal.findings.MOTOR).toMatchObject({ state: 'absent', examined: true });
+    expect(normal.findings.SADDLE).toMatchObject({ state: 'absent', examined: false });
+    for (const extra of [{ dataAbsentReason: dar }, { status: 'registered' as const, valueString: 'normal' }, { valueString: 'intact', effectiveDateTime: daysAgo(60) }]) {
+      const r = await evaluate([exam(saddle, extra)]);
+      expect(r.findings.SADDLE, JSON.stringify(extra)).toMatchObject({ state: 'absent', examined: false });
+    }
+    expect((await evaluate([exam(saddle, { valueString: 'intact' })])).findings.SADDLE).toMatchObject({ state: 'absent', examined: true });
+  });
+  it('a sign found examines; a finding without examination criteria carries no mark', async () => {
+    const r = await evaluate([exam(FOOT_DROP, { bodySite: LEFT_FOOT })]);
+    expect(r.findings.MOTOR).toMatchObject({ state: 'present', examined: true });
+    expect(r.findings.FEVER.examined).toBeUndefined();
+  });
+});
