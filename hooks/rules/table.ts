@@ -83,10 +83,10 @@ const EXAM_FINDINGS = ['MOTOR', 'SADDLE', 'MYELO', 'CES'] as const;
  * assesses the cauda equina at the bedside. A post-void residual is not listed: it is measured when
  * retention is suspected, not in every examination, and retention itself is a red flag of its own.
  */
-const EXAM_CHECKS: readonly { label: string; findings: readonly FindingId[] }[] = [
-  { label: 'saddle sensation or anal tone', findings: ['SADDLE', 'CES'] },
-  { label: 'leg power (foot drop, weakness)', findings: ['MOTOR'] },
-  { label: 'reflexes and upper motor neuron signs (Hoffmann, Babinski, clonus)', findings: ['MYELO'] },
+const EXAM_CHECKS: readonly { phrase: string; findings: readonly FindingId[] }[] = [
+  { phrase: 'exam-check-saddle', findings: ['SADDLE', 'CES'] },
+  { phrase: 'exam-check-leg-power', findings: ['MOTOR'] },
+  { phrase: 'exam-check-reflexes', findings: ['MYELO'] },
 ];
 
 /**
@@ -99,7 +99,7 @@ function unexaminedChecks(facts: Facts): string[] {
     const findings = check.findings.map((id) => facts.finding(id));
     if (findings.some((f) => f.state === 'present' || f.examined === undefined)) return false;
     return findings.every((f) => f.examined === false);
-  }).map((check) => check.label);
+  }).map((check) => PHRASES.phrase(check.phrase));
 }
 
 /**
