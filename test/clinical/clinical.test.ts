@@ -16,7 +16,7 @@ const fixtures = loadClinicalFixtures();
 const DECISION_ROWS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8', 'D9', 'D10', 'D11', 'D12', 'D13', 'D14'];
 const SPEC_EDGE_CASES = ['statuses', 'units', 'windows', 'arm only', 'arm and leg', 'bilateral legs', 'age exactly 50', 'duplicate avoidance', 'no data'];
 /** The record shapes of issue 13 (real EHR shapes), each with at least one case. */
-const EHR_SHAPES = ['exam observation', 'procedure', 'imaging done', 'laterality', 'unknown is not absent', 'failed fetch', 'children'];
+const EHR_SHAPES = ['exam observation', 'procedure', 'imaging done', 'laterality', 'unknown is not absent', 'failed fetch', 'children', 'us core'];
 
 let service: RunningService;
 let fhir: { baseUrl: string; stop(): Promise<void> };
