@@ -286,8 +286,8 @@ const SourcesFileSchema = z.record(
   }),
 );
 
-/** hooks/sources.yaml: every source a topic may cite, with its label and primary link. */
-export function loadSources(file: string): Readonly<Record<string, SourceReference>> {
+/** A knowledge YAML file read and validated; any failure is a KnowledgeFileError naming `<folder>/<file>` and the place. */
+function readYamlFile<T>(file: string, schema: z.ZodType<T>): { name: string; data: T } {
   const name = `${path.basename(path.dirname(path.resolve(file)))}/${path.basename(file)}`;
   let raw: unknown;
   try {
@@ -295,13 +295,19 @@ export function loadSources(file: string): Readonly<Record<string, SourceReferen
   } catch (err) {
     throw new KnowledgeFileError(name, '(file)', `cannot read: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
-  const parsed = SourcesFileSchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     throw new KnowledgeFileError(name, first ? fieldPath(first.path) : '(root)', first?.message ?? 'invalid');
   }
+  return { name, data: parsed.data };
+}
+
+/** hooks/sources.yaml: every source a topic may cite, with its label and primary link. */
+export function loadSources(file: string): Readonly<Record<string, SourceReference>> {
+  const { data } = readYamlFile(file, SourcesFileSchema);
   const out: Record<string, SourceReference> = {};
-  for (const [id, source] of Object.entries(parsed.data)) out[id] = { id, ...source } as SourceReference;
+  for (const [id, source] of Object.entries(data)) out[id] = { id, ...source } as SourceReference;
   return out;
 }
 
@@ -346,19 +352,8 @@ export interface SharedPhrases {
 
 /** hooks/phrases.yaml: the words no one topic owns, checked against SHARED_PHRASE_CONTRACT like a topic file. */
 export function loadSharedPhrases(file: string): SharedPhrases {
-  const name = `${path.basename(path.dirname(path.resolve(file)))}/${path.basename(file)}`;
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new KnowledgeFileError(name, '(file)', `cannot read: ${(err as Error).message.split('\n')[0]}`, { cause: err });
-  }
-  const parsed = PhrasesFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new KnowledgeFileError(name, first ? fieldPath(first.path) : '(root)', first?.message ?? 'invalid');
-  }
-  const { phrases, modalities } = parsed.data;
+  const { name, data } = readYamlFile(file, PhrasesFileSchema);
+  const { phrases, modalities } = data;
   for (const key of Object.keys(SHARED_PHRASE_CONTRACT)) if (!(key in phrases)) throw new KnowledgeFileError(name, `phrases.${key}`, 'missing: a rule uses this phrase');
   for (const [key, text] of Object.entries(phrases)) {
     const allowed = SHARED_PHRASE_CONTRACT[key];
