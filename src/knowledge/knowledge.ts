@@ -5,6 +5,7 @@ import type { FindingsResult } from '../findings/types.js';
 import type { ClinicalContent } from '../protocol/cds-service.js';
 import type { PatientRecord } from '../data/record.js';
 import type { Advisor } from '../rules/advisor.js';
+import { warmUp } from './warm-up.js';
 
 /** The clinical knowledge the service needs before it may answer: mappings and the rule table's data. */
 export interface Knowledge {
@@ -19,7 +20,9 @@ export { defaultMappingsDir } from '../findings/index.js';
 export async function loadKnowledge(mappingsDir: string, content: ClinicalContent, settings: unknown): Promise<Knowledge> {
   const [mappings, advisor] = await Promise.all([loadMappings(mappingsDir), content.createAdvisor({ mappingsDir, settings })]);
   checkObservationPrefetch(mappings, content);
-  return { mappings, advisor, evaluate: (record, now) => evaluateFindings(mappings, record, now) };
+  const knowledge: Knowledge = { mappings, advisor, evaluate: (record, now) => evaluateFindings(mappings, record, now) };
+  warmUp(knowledge, content);
+  return knowledge;
 }
 
 /**
