@@ -1,8 +1,7 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAPPINGS_DIR, expectLoadFailure, shippedMappings } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { expectLoadFailure, shippedMappings, useMappingsCopy } from './support.js';
 
 /**
  * Prior lumbar surgery and recent spinal procedures as real EHRs code them (issue 13): ICD-10-PCS
@@ -94,17 +93,9 @@ describe('spinal-injection: epidural and facet codes of every level', () => {
 });
 
 describe('a broken ICD-10-PCS filter stops loading', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'mappings-'));
-    await cp(path.join(MAPPINGS_DIR, 'valuesets'), path.join(dir, 'valuesets'), { recursive: true });
-    await cp(path.join(MAPPINGS_DIR, 'findings'), path.join(dir, 'findings'), { recursive: true });
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const copy = useMappingsCopy();
   const withFilter = async (filter: Record<string, string>): Promise<void> => {
-    const file = path.join(dir, 'valuesets/lumbar-spine-surgery.json');
+    const file = path.join(copy.dir(), 'valuesets/lumbar-spine-surgery.json');
     const vs = JSON.parse(await readFile(file, 'utf8')) as { compose: { include: { system?: string; filter?: unknown[] }[] } };
     const pcs = vs.compose.include.find((i) => i.system === PCS && i.filter);
     if (!pcs) throw new Error('no PCS filter include');
@@ -120,7 +111,7 @@ describe('a broken ICD-10-PCS filter stops loading', () => {
     [{ property: 'code', op: 'is-a', value: '0SG0' }, /only "concept"/],
   ])('%j', async (filter, reason) => {
     await withFilter(filter);
-    const e = await expectLoadFailure(dir);
+    const e = await expectLoadFailure(copy.dir());
     expect(e.file).toMatch(/lumbar-spine-surgery\.json$/);
     expect(e.field).toMatch(/^compose\.include\[\d+\]\.filter\[0\]/);
     expect(e.reason).toMatch(reason);

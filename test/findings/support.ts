@@ -1,5 +1,8 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import type { Condition, FhirResource, MedicationRequest, MedicationStatement, Observation, Patient, Procedure, ServiceRequest } from 'fhir/r4';
 import { loadExternalPatients, type ExternalPatient } from '../../kit/fixtures/external.js';
 import { recordFromResources } from '../../src/data/record-builder.js';
@@ -35,6 +38,23 @@ export function shippedMappings(): Promise<MappingSet> {
  * Loads the mappings in `dir`, which a test has broken: the load must fail with a MappingLoadError
  * whose message names the file, the field and the reason.
  */
+/**
+ * A throwaway copy of the shipped value sets and finding definitions, for tests that break one file
+ * and check the load fails; removed after each test.
+ */
+export function useMappingsCopy(): { dir: () => string } {
+  let dir = '';
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'mappings-'));
+    await cp(path.join(MAPPINGS_DIR, 'valuesets'), path.join(dir, 'valuesets'), { recursive: true });
+    await cp(path.join(MAPPINGS_DIR, 'findings'), path.join(dir, 'findings'), { recursive: true });
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { dir: () => dir };
+}
+
 export async function expectLoadFailure(dir: string): Promise<MappingLoadError> {
   const err = await loadMappings(dir).then(
     () => undefined,
