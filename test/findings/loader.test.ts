@@ -1,10 +1,9 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { OBSERVATION_LOINC } from '../../hooks/prefetch.js';
 import { FINDING_IDS, loadMappings, observationCodes, type MappingLoadError } from '../../src/findings/index.js';
-import { MAPPINGS_DIR, expectLoadFailure } from './support.js';
+import { MAPPINGS_DIR, expectLoadFailure, useMappingsCopy } from './support.js';
 
 describe('shipped mappings', () => {
   it('every file in mappings/valuesets and mappings/findings loads, and every finding of the spec is defined', async () => {
@@ -30,14 +29,10 @@ describe('shipped mappings', () => {
 });
 
 describe('a broken mapping file stops loading and names file, field and reason', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'mappings-'));
-    await cp(path.join(MAPPINGS_DIR, 'valuesets'), path.join(dir, 'valuesets'), { recursive: true });
-    await cp(path.join(MAPPINGS_DIR, 'findings'), path.join(dir, 'findings'), { recursive: true });
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+  const copy = useMappingsCopy();
+  let dir = '';
+  beforeEach(() => {
+    dir = copy.dir();
   });
 
   const edit = async (rel: string, fn: (text: string) => string): Promise<void> => {
