@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { PATIENT_HASH_KEY_REQUIRED } from '../src/config/config.js';
 import { createLogger } from '../src/http/logger.js';
 import { MIGRATIONS } from '../src/storage/migrations.js';
 import { describeDatabaseUrl, openStore } from '../src/storage/index.js';
@@ -8,7 +9,8 @@ import { describeDatabaseUrl, openStore } from '../src/storage/index.js';
  *
  * Applies the feedback store's pending schema migrations to DATABASE_URL and exits, so an operator
  * can migrate before rolling out a new version. The service still migrates at startup; after this
- * command that finds nothing to do. Same variables as the service: DATABASE_URL, PATIENT_HASH_KEY.
+ * command that finds nothing to do. Same variables as the service: DATABASE_URL, PATIENT_HASH_KEY
+ * (required in production, as for the service).
  */
 const DEFAULT_DATABASE_URL = 'sqlite:./data/spine-cds.db';
 
@@ -16,6 +18,12 @@ async function main(env: Record<string, string | undefined>): Promise<number> {
   const databaseUrl = env.DATABASE_URL || DEFAULT_DATABASE_URL;
   const logger = createLogger('info', pino.destination(2));
   const patientKey = env.PATIENT_HASH_KEY || undefined;
+  // Without a key the store generates one and keeps it in the database; the service refuses that in
+  // production, and so must the command that would create the store before the service ever starts.
+  if (env.NODE_ENV === 'production' && !patientKey) {
+    process.stderr.write(`migrate: ${PATIENT_HASH_KEY_REQUIRED}\n`);
+    return 2;
+  }
   // Opening the store is what migrates (both back-ends, under their migration lock); no purge runs.
   const store = await openStore(databaseUrl, { logger, retentionDays: 0, maintenance: false, ...(patientKey ? { patientKey } : {}) });
   await store.close();

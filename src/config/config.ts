@@ -135,6 +135,10 @@ export class ConfigError extends Error {
   }
 }
 
+/** Said by every production entry point (the service and `npm run migrate`) that would otherwise generate a key. */
+export const PATIENT_HASH_KEY_REQUIRED =
+  'PATIENT_HASH_KEY is required when NODE_ENV=production: set it to a secret of at least 32 characters kept outside the database, e.g. the output of `openssl rand -base64 32`.';
+
 export function loadConfig<RuleSettings>(
   env: Record<string, string | undefined>,
   content: Pick<ClinicalContent<RuleSettings>, 'ruleSettingsFromEnv'>,
@@ -174,9 +178,7 @@ export function loadConfig<RuleSettings>(
   if (production && !e.PATIENT_HASH_KEY) {
     // A generated key would live in the database beside the hashes it protects, and patient ids are
     // guessable (MRNs): a copy of the database could re-identify patients. Development keeps it.
-    throw new ConfigError(
-      'PATIENT_HASH_KEY is required when NODE_ENV=production: set it to a secret of at least 32 characters kept outside the database, e.g. the output of `openssl rand -base64 32`.',
-    );
+    throw new ConfigError(PATIENT_HASH_KEY_REQUIRED);
   }
   if (auth === 'off') {
     warnings.push(

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,21 @@ describe('npm run migrate', () => {
     } finally {
       await svc.close();
     }
+  });
+
+  it('refuses in production without PATIENT_HASH_KEY, before creating anything', async () => {
+    const file = join(dir, 'production.db');
+    const failure = await run(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: `sqlite:${file}`, PATIENT_HASH_KEY: '' },
+      timeout: 60_000,
+    }).then(
+      () => undefined,
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr).toMatch(/^migrate: PATIENT_HASH_KEY is required when NODE_ENV=production/m);
+    expect(existsSync(file)).toBe(false);
   });
 
   it('fails with a message and a non-zero exit for a DATABASE_URL it cannot use', async () => {
