@@ -7,6 +7,9 @@ import type { PatientRecord } from '../data/record.js';
 import type { Advisor } from '../rules/advisor.js';
 import { warmUp } from './warm-up.js';
 
+/** A code an Observation finding reads, with the value set that lists it. */
+type ObservationCode = ReturnType<typeof observationCodesOf>[number];
+
 /** The clinical knowledge the service needs before it may answer: mappings and the rule table's data. */
 export interface Knowledge {
   mappings: MappingSet;
@@ -19,9 +22,10 @@ export { defaultMappingsDir } from '../findings/index.js';
 
 export async function loadKnowledge(mappingsDir: string, content: ClinicalContent, settings: unknown): Promise<Knowledge> {
   const [mappings, advisor] = await Promise.all([loadMappings(mappingsDir), content.createAdvisor({ mappingsDir, settings })]);
-  checkObservationPrefetch(mappings, content);
+  const observationCodes = observationCodesOf(mappings.definitions, mappings.valueSets);
+  checkObservationPrefetch(observationCodes, content);
   const knowledge: Knowledge = { mappings, advisor, evaluate: (record, now) => evaluateFindings(mappings, record, now) };
-  warmUp(knowledge, content);
+  warmUp(knowledge, content, observationCodes);
   return knowledge;
 }
 
@@ -32,9 +36,9 @@ export async function loadKnowledge(mappingsDir: string, content: ClinicalConten
  * ask for would find that Observation neither prefetched nor fetched, and the finding would read as
  * not recorded: refuse to start instead.
  */
-function checkObservationPrefetch(mappings: MappingSet, content: ClinicalContent): void {
+function checkObservationPrefetch(observationCodes: ObservationCode[], content: ClinicalContent): void {
   const asked = new Set(content.services.flatMap((s) => s.prefetch.flatMap((t) => loincCodesAskedBy(t.query))));
-  const missing = observationCodesOf(mappings.definitions, mappings.valueSets).find((c) => c.system === 'http://loinc.org' && !asked.has(c.code));
+  const missing = observationCodes.find((c) => c.system === 'http://loinc.org' && !asked.has(c.code));
   if (missing) {
     throw new KnowledgeFileError(
       missing.valueSet,

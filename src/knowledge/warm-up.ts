@@ -1,5 +1,4 @@
 import type { FhirResource } from 'fhir/r4';
-import { observationCodesOf } from '../findings/files.js';
 import { recordFromResources } from '../data/record-builder.js';
 import type { ClinicalContent } from '../protocol/cds-service.js';
 import type { Knowledge } from './knowledge.js';
@@ -9,15 +8,15 @@ import type { Knowledge } from './knowledge.js';
  * start compiles the findings' FHIRPath expressions and name patterns and runs the rules' code for
  * the first time: about 80 ms of one event-loop turn where a warm call takes 2 ms (issue 14: no
  * request should hold the loop much over 100 ms). The record is generic (every resource type the
- * findings read, coded and worded, with the Observation codes the mappings read), so no clinical
- * content lives here; nothing is stored, logged or counted.
+ * findings read, coded and worded, with the Observation codes the load found the mappings read), so
+ * no clinical content lives here; nothing is stored, logged or counted.
  */
-export function warmUp(knowledge: Knowledge, content: ClinicalContent): void {
+export function warmUp(knowledge: Knowledge, content: ClinicalContent, observationCodes: readonly { system: string; code: string }[]): void {
   const patient = 'warm-up';
   const subject = { reference: `Patient/${patient}` };
   const when = new Date().toISOString();
   const words = { coding: [{ system: 'http://snomed.info/sct', code: '0', display: 'warm-up entry of no clinical meaning' }], text: 'warm-up entry of no clinical meaning' };
-  const observations = observationCodesOf(knowledge.mappings.definitions, knowledge.mappings.valueSets).map(
+  const observations = observationCodes.map(
     (c, i): FhirResource => ({
       resourceType: 'Observation',
       id: `o${i}`,
