@@ -29,5 +29,5 @@ export const CARD_TOPICS = [
 export type CardTopic = (typeof CARD_TOPICS)[number];
 
 /** D1–D13: the decision table; M1–M8: the mimickers; P1: children, to whom the adult table's judgements do not apply. */
-export type DecisionRowId = 'D1' | 'D2' | 'D3' | 'D4' | 'D5' | 'D6' | 'D7' | 'D8' | 'D9' | 'D10' | 'D13'
-  | 'M1' | 'M2' | 'M3' | 'M4' | 'M5' | 'M7' | 'M8' | 'P1';
+export const DECISION_ROWS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8', 'D9', 'D10', 'D13', 'M1', 'M2', 'M3', 'M4', 'M5', 'M7', 'M8', 'P1'] as const;
+export type DecisionRowId = (typeof DECISION_ROWS)[number];

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { Indicator } from '../../src/cards/recommendation.js';
-import { CARD_TOPICS, type CardTopic, type DecisionRowId } from './card-topics.js';
+import { CARD_TOPICS, DECISION_ROWS, type CardTopic, type DecisionRowId } from './card-topics.js';
 import type { SpinalRegion } from '../../src/findings/types.js';
 import type { SourceReference } from '../../src/cards/sources.js';
 import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
@@ -110,8 +110,6 @@ export const TOPIC_CONTRACTS: Readonly<Record<CardTopic, TopicContract>> = {
   'hip-pathology': { placeholders: [], summary: DEFAULT, guidance: DEFAULT },
   'child-back-pain': { placeholders: ['age', 'adult-age'], summary: ['default', 'radicular'], guidance: ['default', 'radicular'], phrases: ['age-unknown'] },
 };
-
-const DECISION_ROWS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8', 'D9', 'D10', 'D13', 'M1', 'M2', 'M3', 'M4', 'M5', 'M7', 'M8', 'P1'] as const satisfies readonly DecisionRowId[];
 
 const TopicFileSchema = z.strictObject({
   code: z.enum(CARD_TOPICS),
