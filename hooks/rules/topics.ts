@@ -352,12 +352,8 @@ export interface SharedPhrases {
 export function loadSharedPhrases(file: string): SharedPhrases {
   const { name, data } = readYamlFile(file, PhrasesFileSchema);
   const { phrases, modalities } = data;
-  for (const key of Object.keys(SHARED_PHRASE_CONTRACT)) if (!(key in phrases)) throw new KnowledgeFileError(name, `phrases.${key}`, 'missing: a rule uses this phrase');
-  for (const [key, text] of Object.entries(phrases)) {
-    const allowed = SHARED_PHRASE_CONTRACT[key];
-    if (!allowed) throw new KnowledgeFileError(name, `phrases.${key}`, `unknown phrase; the rules use ${Object.keys(SHARED_PHRASE_CONTRACT).join(', ')}`);
-    checkPlaceholders(name, `phrases.${key}`, text, allowed);
-  }
+  checkVariants(name, 'phrases', phrases, Object.keys(SHARED_PHRASE_CONTRACT));
+  for (const [key, text] of Object.entries(phrases)) checkPlaceholders(name, `phrases.${key}`, text, SHARED_PHRASE_CONTRACT[key] ?? []);
   return {
     phrase: (key, values = {}) => fill(name, `phrases.${key}`, pick(name, 'phrases', phrases, key), values),
     modality: (code) => modalities[code] ?? code,
