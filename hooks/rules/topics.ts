@@ -235,30 +235,38 @@ export function defaultTopicsDir(): string {
   return path.resolve(here, ...up, up.length === 1 ? 'topics' : path.join('hooks', 'topics'));
 }
 
-function readTopicFile(dir: string, topic: CardTopic): TopicKnowledge {
-  const relative = `${topic}.yaml`;
-  const file = `${path.basename(path.resolve(dir))}/${relative}`;
+/**
+ * A knowledge YAML file read and validated against its schema. Any failure is a KnowledgeFileError
+ * naming `<folder>/<file>`, the place in it and every problem the schema found.
+ */
+function readYamlFile<T>(file: string, schema: z.ZodType<T>): { name: string; data: T } {
+  const name = `${path.basename(path.dirname(path.resolve(file)))}/${path.basename(file)}`;
   let text: string;
   try {
-    text = readFileSync(path.join(dir, relative), 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new KnowledgeFileError(file, '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
+    throw new KnowledgeFileError(name, '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new KnowledgeFileError(file, '(file)', `not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new KnowledgeFileError(name, '(file)', `not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
-  const parsed = TopicFileSchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const [first, ...rest] = parsed.error.issues;
     const reason = [first?.message ?? 'invalid', ...rest.map((i) => `${fieldPath(i.path)}: ${i.message}`)].join('; ');
-    throw new KnowledgeFileError(file, first ? fieldPath(first.path) : '(root)', reason);
+    throw new KnowledgeFileError(name, first ? fieldPath(first.path) : '(root)', reason);
   }
+  return { name, data: parsed.data };
+}
+
+function readTopicFile(dir: string, topic: CardTopic): TopicKnowledge {
+  const { name: file, data } = readYamlFile(path.join(dir, `${topic}.yaml`), TopicFileSchema);
   // The file name is the topic code, so a card's source.topic.code finds its file in one step.
-  if (parsed.data.code !== topic) throw new KnowledgeFileError(file, 'code', `"${parsed.data.code}" does not match the file name "${topic}"`);
-  return compileTopic(file, parsed.data, TOPIC_CONTRACTS[topic]);
+  if (data.code !== topic) throw new KnowledgeFileError(file, 'code', `"${data.code}" does not match the file name "${topic}"`);
+  return compileTopic(file, data, TOPIC_CONTRACTS[topic]);
 }
 
 /** Reads and checks every topic file of `dir`; one file per card topic, no more, no fewer. */
@@ -283,23 +291,6 @@ const SourcesFileSchema = z.record(
     seed: z.literal(true).optional(),
   }),
 );
-
-/** A knowledge YAML file read and validated; any failure is a KnowledgeFileError naming `<folder>/<file>` and the place. */
-function readYamlFile<T>(file: string, schema: z.ZodType<T>): { name: string; data: T } {
-  const name = `${path.basename(path.dirname(path.resolve(file)))}/${path.basename(file)}`;
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new KnowledgeFileError(name, '(file)', `cannot read: ${(err as Error).message.split('\n')[0]}`, { cause: err });
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new KnowledgeFileError(name, first ? fieldPath(first.path) : '(root)', first?.message ?? 'invalid');
-  }
-  return { name, data: parsed.data };
-}
 
 /** hooks/sources.yaml: every source a topic may cite, with its label and primary link. */
 export function loadSources(file: string): Readonly<Record<string, SourceReference>> {
