@@ -8,7 +8,7 @@ import { compileValueSets, valueSetSchema } from '../../src/findings/valueset.js
 import type { Indicator } from '../../src/cards/recommendation.js';
 import { CARD_TOPICS, type CardTopic } from './card-topics.js';
 import type { Coding } from '../../src/cards/types.js';
-import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
+import { KnowledgeFileError, schemaError } from '../../src/knowledge/knowledge-file-error.js';
 import { TOPICS } from './topics.js';
 
 /**
@@ -106,19 +106,6 @@ export interface RuleKnowledge {
 /** The value set that makes an infection card critical (docs/clinical-rules.md, Decision table D5). */
 export const EPIDURAL_ABSCESS_VALUE_SET = 'valuesets/epidural-abscess.json';
 
-/** `a.b[0].c`, the way every knowledge loader names a place inside a file. */
-function fieldPath(parts: readonly PropertyKey[]): string {
-  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
-}
-
-/** The first problem names the place; any others follow in the reason, so one start shows them all. */
-function schemaError(file: string, error: z.ZodError): KnowledgeFileError {
-  const [first, ...rest] = error.issues;
-  const others = rest.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`);
-  const reason = [first?.message ?? 'invalid', ...others].join('; ');
-  return new KnowledgeFileError(file, first ? fieldPath(first.path) : '(root)', reason);
-}
-
 /** The file as the findings loader names its files: the mappings folder's name, then the path inside it. */
 function displayName(mappingsDir: string, relative: string): string {
   return `${path.basename(path.resolve(mappingsDir))}/${relative}`;
@@ -141,7 +128,7 @@ async function loadFile<T>(mappingsDir: string, relative: string, schema: z.ZodT
     throw new KnowledgeFileError(displayName(mappingsDir, relative), '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
   }
   const parsed = schema.safeParse(readKnowledgeText(mappingsDir, relative, text));
-  if (!parsed.success) throw schemaError(displayName(mappingsDir, relative), parsed.error);
+  if (!parsed.success) throw schemaError(displayName(mappingsDir, relative), parsed.error.issues);
   return parsed.data;
 }
 
@@ -188,7 +175,7 @@ export function labResultLoincInFolder(mappingsDir: string): string[] {
     throw new KnowledgeFileError(displayName(mappingsDir, relative), '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
   }
   const parsed = CatalogSchema.safeParse(readKnowledgeText(mappingsDir, relative, text));
-  if (!parsed.success) throw schemaError(displayName(mappingsDir, relative), parsed.error);
+  if (!parsed.success) throw schemaError(displayName(mappingsDir, relative), parsed.error.issues);
   const codes = parsed.data.orders
     .filter((o) => o.kind === 'lab')
     .flatMap((o) => o.resultCodes ?? [])

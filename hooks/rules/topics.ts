@@ -7,7 +7,7 @@ import type { Indicator } from '../../src/cards/recommendation.js';
 import { CARD_TOPICS, DECISION_ROWS, type CardTopic, type DecisionRowId } from './card-topics.js';
 import type { SpinalRegion } from '../../src/findings/types.js';
 import type { SourceReference } from '../../src/cards/sources.js';
-import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
+import { KnowledgeFileError, schemaError } from '../../src/knowledge/knowledge-file-error.js';
 import type { OrderNeed } from './types.js';
 
 /**
@@ -160,9 +160,6 @@ export interface TopicKnowledge {
 const PLACEHOLDER = /\{([^{}|]*)(\|[^{}]*)?\}/g;
 const RENDERER_PLACEHOLDERS = new Set(['labs']);
 
-function fieldPath(parts: readonly PropertyKey[]): string {
-  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
-}
 
 function checkVariants(file: string, section: 'summary' | 'guidance' | 'notes' | 'phrases' | 'orders', have: Record<string, unknown>, want: readonly string[]): void {
   for (const v of want) if (!(v in have)) throw new KnowledgeFileError(file, `${section}.${v}`, `missing: the rule uses this ${section} variant`);
@@ -254,11 +251,7 @@ function readYamlFile<T>(file: string, schema: z.ZodType<T>): { name: string; da
     throw new KnowledgeFileError(name, '(file)', `not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const [first, ...rest] = parsed.error.issues;
-    const reason = [first?.message ?? 'invalid', ...rest.map((i) => `${fieldPath(i.path)}: ${i.message}`)].join('; ');
-    throw new KnowledgeFileError(name, first ? fieldPath(first.path) : '(root)', reason);
-  }
+  if (!parsed.success) throw schemaError(name, parsed.error.issues);
   return { name, data: parsed.data };
 }
 

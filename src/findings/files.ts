@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { KnowledgeFileError } from './errors.js';
+import { fieldPath } from '../knowledge/knowledge-file-error.js';
 import { definitionSchema, type DefinitionInput } from './schema.js';
 import { compileValueSets, valueSetSchema, type CompiledValueSet } from './valueset.js';
 
@@ -32,13 +33,9 @@ export function validate<S extends z.ZodType>(schema: S, data: unknown, file: st
   const r = schema.safeParse(data);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  const field = issue ? fieldPath(issue.path) : '(root)';
-  throw new KnowledgeFileError(file, field || '(root)', issue?.message ?? 'invalid');
+  throw new KnowledgeFileError(file, issue ? fieldPath(issue.path) : '(root)', issue?.message ?? 'invalid');
 }
 
-function fieldPath(parts: readonly PropertyKey[]): string {
-  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
-}
 
 /**
  * The codes of the Observations the findings read by code (measurements, weight change, coded

@@ -26,3 +26,18 @@ export class KnowledgeFileError extends Error {
     return this.path;
   }
 }
+
+/** `a.b[0].c`, the way every knowledge loader names a place inside a file; `(root)` for the file itself. */
+export function fieldPath(parts: readonly PropertyKey[]): string {
+  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
+}
+
+/**
+ * A schema's complaint about a knowledge file: the first problem names the place, any others follow
+ * in the reason, so one start shows them all.
+ */
+export function schemaError(file: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): KnowledgeFileError {
+  const [first, ...rest] = issues;
+  const reason = [first?.message ?? 'invalid', ...rest.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`)].join('; ');
+  return new KnowledgeFileError(file, first ? fieldPath(first.path) : '(root)', reason);
+}
