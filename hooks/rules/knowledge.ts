@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { SpinalRegion } from '../../src/findings/types.js';
 import { compileValueSets, valueSetSchema } from '../../src/findings/valueset.js';
@@ -9,6 +7,7 @@ import type { Indicator } from '../../src/cards/recommendation.js';
 import { CARD_TOPICS, type CardTopic } from './card-topics.js';
 import type { Coding } from '../../src/cards/types.js';
 import { KnowledgeFileError, schemaError } from '../../src/knowledge/knowledge-file-error.js';
+import { knowledgeFileName, parseKnowledgeText, readKnowledgeFileSync, unreadable } from './knowledge-file.js';
 import { TOPICS } from './topics.js';
 
 /**
@@ -106,29 +105,15 @@ export interface RuleKnowledge {
 /** The value set that makes an infection card critical (docs/clinical-rules.md, Decision table D5). */
 export const EPIDURAL_ABSCESS_VALUE_SET = 'valuesets/epidural-abscess.json';
 
-/** The file as the findings loader names its files: the mappings folder's name, then the path inside it. */
-function displayName(mappingsDir: string, relative: string): string {
-  return `${path.basename(path.resolve(mappingsDir))}/${relative}`;
-}
-
-function readKnowledgeText(mappingsDir: string, relative: string, text: string): unknown {
-  try {
-    return relative.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    const kind = relative.endsWith('.json') ? 'JSON' : 'YAML';
-    throw new KnowledgeFileError(displayName(mappingsDir, relative), '(file)', `not valid ${kind}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
-  }
-}
-
 async function loadFile<T>(mappingsDir: string, relative: string, schema: z.ZodType<T>): Promise<T> {
   let text: string;
   try {
     text = await readFile(path.join(mappingsDir, relative), 'utf8');
   } catch (err) {
-    throw new KnowledgeFileError(displayName(mappingsDir, relative), '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
+    throw unreadable(mappingsDir, relative, err);
   }
-  const parsed = schema.safeParse(readKnowledgeText(mappingsDir, relative, text));
-  if (!parsed.success) throw schemaError(displayName(mappingsDir, relative), parsed.error.issues);
+  const parsed = schema.safeParse(parseKnowledgeText(mappingsDir, relative, text));
+  if (!parsed.success) throw schemaError(knowledgeFileName(mappingsDir, relative), parsed.error.issues);
   return parsed.data;
 }
 
@@ -167,16 +152,8 @@ function propertyOf(concept: z.infer<typeof ConceptSchema>, code: string): strin
  * (hooks/prefetch.ts), with the same schema and errors as loadRuleKnowledge.
  */
 export function labResultLoincInFolder(mappingsDir: string): string[] {
-  const relative = 'orders/catalog.yaml';
-  let text: string;
-  try {
-    text = readFileSync(path.join(mappingsDir, relative), 'utf8');
-  } catch (err) {
-    throw new KnowledgeFileError(displayName(mappingsDir, relative), '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
-  }
-  const parsed = CatalogSchema.safeParse(readKnowledgeText(mappingsDir, relative, text));
-  if (!parsed.success) throw schemaError(displayName(mappingsDir, relative), parsed.error.issues);
-  const codes = parsed.data.orders
+  const { data } = readKnowledgeFileSync(mappingsDir, 'orders/catalog.yaml', CatalogSchema);
+  const codes = data.orders
     .filter((o) => o.kind === 'lab')
     .flatMap((o) => o.resultCodes ?? [])
     .filter((c) => c.system === LOINC)
@@ -187,7 +164,7 @@ export function labResultLoincInFolder(mappingsDir: string): string[] {
 const LOINC = 'http://loinc.org';
 
 async function loadEpiduralAbscess(mappingsDir: string): Promise<RuleKnowledge['isEpiduralAbscessCoding']> {
-  const file = displayName(mappingsDir, EPIDURAL_ABSCESS_VALUE_SET);
+  const file = knowledgeFileName(mappingsDir, EPIDURAL_ABSCESS_VALUE_SET);
   const resource = await loadFile(mappingsDir, EPIDURAL_ABSCESS_VALUE_SET, valueSetSchema);
   const vs = compileValueSets([{ file, resource }]).get(resource.id);
   if (!vs || vs.enumerated().length === 0) throw new KnowledgeFileError(file, 'compose.include', 'lists no codes');
@@ -207,14 +184,14 @@ export async function loadRuleKnowledge(mappingsDir: string): Promise<RuleKnowle
 
   const orders = new Map<string, OrderDefinition>();
   for (const [i, o] of catalog.orders.entries()) {
-    if (orders.has(o.key)) throw new KnowledgeFileError(displayName(mappingsDir, catalogFile), `orders[${i}].key`, `duplicate key "${o.key}"`);
+    if (orders.has(o.key)) throw new KnowledgeFileError(knowledgeFileName(mappingsDir, catalogFile), `orders[${i}].key`, `duplicate key "${o.key}"`);
     orders.set(o.key, o);
   }
   for (const required of REQUIRED_ORDER_KEYS) {
-    if (!orders.has(required)) throw new KnowledgeFileError(displayName(mappingsDir, catalogFile), 'orders', `missing order "${required}" the rules suggest`);
+    if (!orders.has(required)) throw new KnowledgeFileError(knowledgeFileName(mappingsDir, catalogFile), 'orders', `missing order "${required}" the rules suggest`);
   }
 
-  const topicFile = displayName(mappingsDir, 'codesystems/card-topic.json');
+  const topicFile = knowledgeFileName(mappingsDir, 'codesystems/card-topic.json');
   const topicDisplay = {} as Record<CardTopic, string>;
   const topicIndicator = {} as Record<CardTopic, Indicator>;
   for (const [i, concept] of topics.concept.entries()) {

@@ -1,13 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { Indicator } from '../../src/cards/recommendation.js';
 import { CARD_TOPICS, DECISION_ROWS, type CardTopic, type DecisionRowId } from './card-topics.js';
 import type { SpinalRegion } from '../../src/findings/types.js';
 import type { SourceReference } from '../../src/cards/sources.js';
-import { KnowledgeFileError, schemaError } from '../../src/knowledge/knowledge-file-error.js';
+import { KnowledgeFileError } from '../../src/knowledge/knowledge-file-error.js';
+import { readKnowledgeFileSync } from './knowledge-file.js';
 import type { OrderNeed } from './types.js';
 
 /**
@@ -232,31 +232,8 @@ export function defaultTopicsDir(): string {
   return path.resolve(here, ...up, up.length === 1 ? 'topics' : path.join('hooks', 'topics'));
 }
 
-/**
- * A knowledge YAML file read and validated against its schema. Any failure is a KnowledgeFileError
- * naming `<folder>/<file>`, the place in it and every problem the schema found.
- */
-function readYamlFile<T>(file: string, schema: z.ZodType<T>): { name: string; data: T } {
-  const name = `${path.basename(path.dirname(path.resolve(file)))}/${path.basename(file)}`;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new KnowledgeFileError(name, '(file)', `cannot read: ${(err as Error).message}`, { cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new KnowledgeFileError(name, '(file)', `not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw schemaError(name, parsed.error.issues);
-  return { name, data: parsed.data };
-}
-
 function readTopicFile(dir: string, topic: CardTopic): TopicKnowledge {
-  const { name: file, data } = readYamlFile(path.join(dir, `${topic}.yaml`), TopicFileSchema);
+  const { name: file, data } = readKnowledgeFileSync(dir, `${topic}.yaml`, TopicFileSchema);
   // The file name is the topic code, so a card's source.topic.code finds its file in one step.
   if (data.code !== topic) throw new KnowledgeFileError(file, 'code', `"${data.code}" does not match the file name "${topic}"`);
   return compileTopic(file, data, TOPIC_CONTRACTS[topic]);
@@ -287,7 +264,7 @@ const SourcesFileSchema = z.record(
 
 /** hooks/sources.yaml: every source a topic may cite, with its label and primary link. */
 export function loadSources(file: string): Readonly<Record<string, SourceReference>> {
-  const { data } = readYamlFile(file, SourcesFileSchema);
+  const { data } = readKnowledgeFileSync(path.dirname(file), path.basename(file), SourcesFileSchema);
   const out: Record<string, SourceReference> = {};
   for (const [id, source] of Object.entries(data)) out[id] = { id, ...source } as SourceReference;
   return out;
@@ -334,7 +311,7 @@ export interface SharedPhrases {
 
 /** hooks/phrases.yaml: the words no one topic owns, checked against SHARED_PHRASE_CONTRACT like a topic file. */
 export function loadSharedPhrases(file: string): SharedPhrases {
-  const { name, data } = readYamlFile(file, PhrasesFileSchema);
+  const { name, data } = readKnowledgeFileSync(path.dirname(file), path.basename(file), PhrasesFileSchema);
   const { phrases, modalities } = data;
   checkVariants(name, 'phrases', phrases, Object.keys(SHARED_PHRASE_CONTRACT));
   for (const [key, text] of Object.entries(phrases)) checkPlaceholders(name, `phrases.${key}`, text, SHARED_PHRASE_CONTRACT[key] ?? []);
