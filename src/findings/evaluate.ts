@@ -30,7 +30,7 @@ import {
   type SpinalRegion,
 } from './types.js';
 import { convertUnit, ucumForDisplay } from './units.js';
-import { ICD10CM, ICD10WHO, type CompiledValueSet, type NameMatcher } from './valueset.js';
+import { ICD10CM, ICD10WHO, nameScanner, type CompiledValueSet, type NameMatcher, type NameRule, type NameScanner } from './valueset.js';
 
 type Criterion<K extends CriterionInput['kind']> = Extract<CriterionInput, { kind: K }>;
 
@@ -55,7 +55,7 @@ interface Ctx {
   notesDropped: Map<FindingId, number>;
   findingId: FindingId;
   /** Per type, the resources whose names hold a name some fallback lists (built on first use). */
-  named: Map<IndexedType, NamedResource[]>;
+  named: Map<IndexedType, NamedResources>;
   /** Observations with a valueCodeableConcept, and by its codes (exam findings carried as a value; built on first use). */
   values?: { byCode: Map<string, Json[]>; all: Json[] };
   failed?: NonNullable<FindingsResult['failed']>;
@@ -65,6 +65,16 @@ interface NamedResource {
   resource: Json;
   concept: Json;
   names: string[];
+  /** At least every name rule its names can satisfy. */
+  possible: Set<NameRule>;
+}
+
+interface NamedResources {
+  list: NamedResource[];
+  /** Per rule, the positions in `list` of the resources that may satisfy it, in record order. */
+  byRule: Map<NameRule, number[]>;
+  /** The rules the scan knew: a value set with another rule reads the whole list. */
+  known: ReadonlySet<NameRule>;
 }
 
 const UCUM = 'http://unitsofmeasure.org';
@@ -330,9 +340,11 @@ function mayHold(vs: CompiledValueSet, code: string): boolean {
  * none with a coding the value set excludes. Names are the coding displays and the text.
  */
 function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: NameMatcher, seen: Set<Json>, visit: (cand: Candidate) => void): void {
-  for (const { resource, concept, names: texts } of namedResources(ctx, type)) {
+  const named = namedResources(ctx, type);
+  for (const i of positionsFor(named, names.rules)) {
+    const { resource, concept, names: texts, possible } = named.list[i] as NamedResource;
     if (seen.has(resource)) continue;
-    const hit = names.match(texts);
+    const hit = names.match(texts, possible);
     if (hit === undefined) continue;
     const codings = readCodings(concept);
     if (codings.some((c) => vs.excludes(c.system, c.code))) continue;
@@ -341,6 +353,18 @@ function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: Nam
     const display = hit.trim();
     visit(coding ? { resource, coding, display, byName: true } : { resource, display, byName: true });
   }
+}
+
+/** The positions, in record order, of the named resources that may satisfy any of `rules`. */
+function positionsFor(named: NamedResources, rules: readonly NameRule[]): readonly number[] {
+  if (rules.some((r) => !named.known.has(r))) return named.list.map((_, i) => i);
+  const lists: number[][] = [];
+  for (const rule of rules) {
+    const list = named.byRule.get(rule);
+    if (list) lists.push(list);
+  }
+  if (lists.length <= 1) return lists[0] ?? [];
+  return [...new Set(lists.flat())].sort((a, b) => a - b);
 }
 
 /** The name of a code element (its coding displays, then its text) that holds a listed name, if any. */
@@ -375,66 +399,69 @@ function meetsRequirement(ctx: Ctx, requires: { codings: string; valueSet: strin
 /**
  * Why one list per type and call: a dozen value sets have a name fallback, and walking a long
  * chart's conditions for each, testing every display against each set's names, doubled the cost of
- * findings. One walk keeps only the resources with a name any fallback lists (most have none), and
- * each set then reads that short list.
+ * findings. One walk keeps only the resources with a name any fallback lists (most have none), notes
+ * which rules each may satisfy, and each set then reads only the resources its own rules may match.
  */
-function namedResources(ctx: Ctx, type: IndexedType): NamedResource[] {
+function namedResources(ctx: Ctx, type: IndexedType): NamedResources {
   const done = ctx.named.get(type);
   if (done) return done;
-  const list: NamedResource[] = [];
-  ctx.named.set(type, list);
-  const anyName = anyNameOf(ctx.mappings);
-  if (!anyName) return list;
+  const scan = scanOf(ctx.mappings);
+  const named: NamedResources = { list: [], byRule: new Map(), known: scan?.scanner.rules ?? new Set() };
+  ctx.named.set(type, named);
+  if (!scan) return named;
   const rec: unknown = ctx.record;
   for (const resource of isObject(rec) ? asArray(rec[RECORD_LISTS[type]]) : []) {
     if (!isObject(resource)) continue;
     const concept = codeElement(type, resource);
     if (!isObject(concept)) continue;
     const names: string[] = [];
-    let listed = false;
+    const possible = new Set<NameRule>();
     for (const c of asArray(concept.coding)) {
       if (!isObject(c) || typeof c.display !== 'string') continue;
       names.push(c.display);
-      listed ||= displayHoldsAName(anyName, c.display);
+      for (const rule of displayRules(scan, c.display)) possible.add(rule);
     }
-    if (typeof concept.text === 'string') {
-      const text = concept.text;
-      // EHRs often copy the display into the text: a text seen as a display was tested with it.
-      if (!listed && !names.includes(text)) listed = anyName.pattern.test(text);
-      names.push(text);
+    // EHRs often copy the display into the text: a text seen as a display was read with it, and a
+    // second copy could neither match first nor exclude anything the first did not.
+    if (typeof concept.text === 'string' && !names.includes(concept.text)) {
+      scan.scanner.collect(concept.text, possible);
+      names.push(concept.text);
     }
-    if (listed) list.push({ resource, concept, names });
+    if (possible.size === 0) continue;
+    const at = named.list.push({ resource, concept, names, possible }) - 1;
+    for (const rule of possible) {
+      const positions = named.byRule.get(rule);
+      if (positions) positions.push(at);
+      else named.byRule.set(rule, [at]);
+    }
   }
-  return list;
+  return named;
 }
 
-interface AnyName {
-  pattern: RegExp;
+interface NameScan {
+  scanner: NameScanner;
   /**
-   * Whether a coding display holds any listed name. Displays are terminology text and the same ones
-   * come back chart after chart; free text (CodeableConcept.text) may say anything about a patient
-   * and is never kept. Bounded, emptied when full.
+   * The rules a coding display may satisfy. Displays are terminology text and the same ones come
+   * back chart after chart; free text (CodeableConcept.text) may say anything about a patient and is
+   * never kept. Bounded, emptied when full.
    */
-  displays: Map<string, boolean>;
+  displays: Map<string, readonly NameRule[]>;
 }
 
-const anyNames = new WeakMap<MappingSet, AnyName | null>();
+const scans = new WeakMap<MappingSet, NameScan | null>();
 const DISPLAY_MEMO_LIMIT = 4096;
 
-function anyNameOf(mappings: MappingSet): AnyName | null {
-  let any = anyNames.get(mappings);
-  if (any === undefined) {
-    const alternatives = new Set<string>();
+function scanOf(mappings: MappingSet): NameScan | null {
+  let scan = scans.get(mappings);
+  if (scan === undefined) {
     // Only the sets whose resources are looked up by code (criteria): answer, body-site and qualifier
     // sets are matched on the one element they name, and words like "no" or "leg" would let nearly
     // every resource through this filter.
-    for (const vs of candidateSets(mappings)) for (const a of vs.nameMatcher?.alternatives ?? []) alternatives.add(a);
-    // Without the word boundaries (lookarounds on Unicode classes, the slow part): a superset of what
-    // any set matches, which is all a filter needs.
-    any = alternatives.size ? { pattern: new RegExp([...alternatives].join('|'), 'iu'), displays: new Map() } : null;
-    anyNames.set(mappings, any);
+    const scanner = nameScanner([...candidateSets(mappings)].flatMap((vs) => vs.nameMatcher?.rules ?? []));
+    scan = scanner ? { scanner, displays: new Map() } : null;
+    scans.set(mappings, scan);
   }
-  return any;
+  return scan;
 }
 
 function candidateSets(mappings: MappingSet): Set<CompiledValueSet> {
@@ -448,14 +475,16 @@ function candidateSets(mappings: MappingSet): Set<CompiledValueSet> {
   return new Set(refs.flatMap((r) => mappings.valueSets.get(r) ?? []));
 }
 
-function displayHoldsAName(any: AnyName, display: string): boolean {
-  let holds = any.displays.get(display);
-  if (holds === undefined) {
-    holds = any.pattern.test(display);
-    if (any.displays.size >= DISPLAY_MEMO_LIMIT) any.displays.clear();
-    any.displays.set(display, holds);
+function displayRules(scan: NameScan, display: string): readonly NameRule[] {
+  let rules = scan.displays.get(display);
+  if (rules === undefined) {
+    const found = new Set<NameRule>();
+    scan.scanner.collect(display, found);
+    rules = [...found];
+    if (scan.displays.size >= DISPLAY_MEMO_LIMIT) scan.displays.clear();
+    scan.displays.set(display, rules);
   }
-  return holds;
+  return rules;
 }
 
 /** FHIR writes ICD-10-CM with its dot; a dotless code is not matched, but never silently. */

@@ -128,12 +128,23 @@ export interface CodeRef {
  * name, unless any of the names has an exclusion word of the same rule.
  */
 export interface NameMatcher {
-  match(names: readonly string[]): string | undefined;
   /**
-   * The listed names of its rules as regular-expression alternatives, without the word boundaries:
-   * a resource none of whose names contains any of them cannot match.
+   * `possible`, when given, holds at least every rule these names can satisfy (a NameScanner's
+   * answer): the others are not tried, which gives the same answer without their regular expressions.
    */
-  alternatives: readonly string[];
+  match(names: readonly string[], possible?: ReadonlySet<NameRule>): string | undefined;
+  /** Its rules, own and those of included value sets, in the order `match` tries them. */
+  rules: readonly NameRule[];
+}
+
+/** One name-match extension of a value set: its names, exclusion words and negations. */
+export interface NameRule {
+  /** The first word of each listed name, lower case: a text without one of them as a whole word cannot match. */
+  readonly firstWords: readonly string[];
+  readonly names: RegExp;
+  readonly exclude: RegExp | undefined;
+  /** Every mention (global), and what makes one negated: only for rules with `negated-by` words. */
+  readonly negation?: { mentions: RegExp; before: RegExp };
 }
 
 export interface CompiledValueSet {
@@ -153,14 +164,6 @@ export interface CompiledValueSet {
 }
 
 type Predicate = (code: string) => boolean;
-
-interface NameRule {
-  alternatives: string[];
-  names: RegExp;
-  exclude: RegExp | undefined;
-  /** Every mention (global), and what makes one negated: only for rules with `negated-by` words. */
-  negation?: { mentions: RegExp; before: RegExp };
-}
 
 /** Not preceded or followed by a letter or digit: a whole word, in any script. */
 const WORD_START = '(?<![\\p{L}\\p{N}])';
@@ -186,7 +189,7 @@ function nameRules(resource: ValueSetResource): NameRule[] {
     const negations = parts.filter((p) => p.url === 'negated-by').map((p) => wordsPattern(p.valueString));
     const namesPattern = `${WORD_START}(?:${names.join('|')})${WORD_END}`;
     rules.push({
-      alternatives: names,
+      firstWords: parts.filter((p) => p.url === 'name').map((p) => (p.valueString.split(/[ -]/)[0] ?? '').toLowerCase()),
       names: new RegExp(namesPattern, 'iu'),
       exclude: excl.length ? new RegExp(`${WORD_START}(?:${excl.join('|')})`, 'iu') : undefined,
       // A negation reaches the name right after it, or after one more word ("without neurogenic
@@ -212,9 +215,10 @@ function mentions(rule: NameRule, text: string): boolean {
 function nameMatcherOf(rules: NameRule[]): NameMatcher | undefined {
   if (!rules.length) return undefined;
   return {
-    alternatives: rules.flatMap((r) => r.alternatives),
-    match(names) {
+    rules,
+    match(names, possible) {
       for (const rule of rules) {
+        if (possible && !possible.has(rule)) continue;
         // Names first: most resources hold none, and then their exclusions need not be read.
         const hit = names.find((n) => mentions(rule, n));
         if (hit === undefined) continue;
@@ -224,6 +228,67 @@ function nameMatcherOf(rules: NameRule[]): NameMatcher | undefined {
       return undefined;
     },
   };
+}
+
+/**
+ * Finds, in one pass over a text, the name rules it may satisfy, so that each value set then tries
+ * only those (a long chart's conditions were tested against every set's names, half the cost of the
+ * findings on charts dense in the rules' own data).
+ */
+export interface NameScanner {
+  /** Adds to `into` every rule one of whose names begins with a whole word of `text`: at least every rule `text` can satisfy. */
+  collect(text: string, into: Set<NameRule>): void;
+  /** The rules it knows: a set with any other rule must not rely on its answers. */
+  rules: ReadonlySet<NameRule>;
+}
+
+/**
+ * Why a superset: a rule's name matches only where the text has the name's first word as a whole
+ * word (the name is a whole-word match, and a first word is letters and digits up to a space or
+ * hyphen). The pass looks for those words with the same flags as the rules ('iu'), so the same case
+ * folding decides. Words outside ASCII are not looked up; their rules are tried on every text.
+ */
+export function nameScanner(rules: Iterable<NameRule>): NameScanner | undefined {
+  const all = new Set<NameRule>();
+  const byWord = new Map<string, NameRule[]>();
+  const always: NameRule[] = [];
+  for (const rule of rules) {
+    if (all.has(rule)) continue;
+    all.add(rule);
+    for (const word of rule.firstWords) {
+      if (!/^[a-z0-9]+$/.test(word)) {
+        if (!always.includes(rule)) always.push(rule);
+        continue;
+      }
+      const list = byWord.get(word);
+      if (!list) byWord.set(word, [rule]);
+      else if (!list.includes(rule)) list.push(rule);
+    }
+  }
+  if (!all.size) return undefined;
+  const words = byWord.size ? new RegExp(`${WORD_START}(?:${[...byWord.keys()].join('|')})${WORD_END}`, 'giu') : undefined;
+  return {
+    rules: all,
+    collect(text, into) {
+      for (const rule of always) into.add(rule);
+      if (!words) return;
+      words.lastIndex = 0;
+      for (let m = words.exec(text); m; m = words.exec(text)) {
+        const found = byWord.get(asciiFolded(m[0]));
+        // Unreachable while asciiFolded mirrors the regex's folding; if it ever did not, every rule is tried.
+        for (const rule of found ?? all) into.add(rule);
+      }
+    },
+  };
+}
+
+/**
+ * A word the 'iu' regex matched against an ASCII word, in that word's spelling: besides ASCII letters
+ * only the Kelvin sign and the long s fold to ASCII letters (Unicode CaseFolding.txt, simple folding).
+ */
+function asciiFolded(word: string): string {
+  // eslint-disable-next-line no-control-regex
+  return (/[^\x00-\x7f]/.test(word) ? word.replace(/\u212A/g, 'k').replace(/\u017F/g, 's') : word).toLowerCase();
 }
 
 interface Part {
