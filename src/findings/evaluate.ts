@@ -66,7 +66,7 @@ interface NamedResource {
   concept: Json;
   names: string[];
   /** At least every name rule its names can satisfy. */
-  possible: Set<NameRule>;
+  possible: ReadonlySet<NameRule>;
 }
 
 interface NamedResources {
@@ -415,16 +415,14 @@ function namedResources(ctx: Ctx, type: IndexedType): NamedResources {
     const concept = codeElement(type, resource);
     if (!isObject(concept)) continue;
     const names: string[] = [];
-    const possible = new Set<NameRule>();
-    for (const c of asArray(concept.coding)) {
-      if (!isObject(c) || typeof c.display !== 'string') continue;
-      names.push(c.display);
-      for (const rule of displayRules(scan, c.display)) possible.add(rule);
-    }
+    for (const c of asArray(concept.coding)) if (isObject(c) && typeof c.display === 'string') names.push(c.display);
+    let possible = displayRules(scan, names);
     // EHRs often copy the display into the text: a text seen as a display was read with it, and a
     // second copy could neither match first nor exclude anything the first did not.
     if (typeof concept.text === 'string' && !names.includes(concept.text)) {
-      scan.scanner.collect(concept.text, possible);
+      const withText = new Set(possible);
+      scan.scanner.collect(concept.text, withText);
+      possible = withText;
       names.push(concept.text);
     }
     if (possible.size === 0) continue;
@@ -441,13 +439,14 @@ function namedResources(ctx: Ctx, type: IndexedType): NamedResources {
 interface NameScan {
   scanner: NameScanner;
   /**
-   * The rules a coding display may satisfy. Displays are terminology text and the same ones come
-   * back chart after chart; free text (CodeableConcept.text) may say anything about a patient and is
-   * never kept. Bounded, emptied when full.
+   * The rules a resource's coding displays may satisfy, by its displays. Displays are terminology
+   * text and the same ones come back chart after chart; free text (CodeableConcept.text) may say
+   * anything about a patient and is never kept. Bounded, emptied when full.
    */
-  displays: Map<string, readonly NameRule[]>;
+  displays: Map<string, ReadonlySet<NameRule>>;
 }
 
+const NO_RULES: ReadonlySet<NameRule> = new Set();
 const scans = new WeakMap<MappingSet, NameScan | null>();
 const DISPLAY_MEMO_LIMIT = 4096;
 
@@ -475,14 +474,16 @@ function candidateSets(mappings: MappingSet): Set<CompiledValueSet> {
   return new Set(refs.flatMap((r) => mappings.valueSets.get(r) ?? []));
 }
 
-function displayRules(scan: NameScan, display: string): readonly NameRule[] {
-  let rules = scan.displays.get(display);
+function displayRules(scan: NameScan, displays: readonly string[]): ReadonlySet<NameRule> {
+  if (displays.length === 0) return NO_RULES;
+  const key = displays.length === 1 ? (displays[0] as string) : displays.join('\u0000');
+  let rules = scan.displays.get(key);
   if (rules === undefined) {
     const found = new Set<NameRule>();
-    scan.scanner.collect(display, found);
-    rules = [...found];
+    for (const d of displays) scan.scanner.collect(d, found);
+    rules = found;
     if (scan.displays.size >= DISPLAY_MEMO_LIMIT) scan.displays.clear();
-    scan.displays.set(display, rules);
+    scan.displays.set(key, rules);
   }
   return rules;
 }

@@ -26,6 +26,8 @@ const ONE_WORKLOAD = (process.env.BENCH_ONE_WORKLOAD ?? 'sparse') as Workload;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+/** Node flags for all three targets alike (e.g. a heap setting tried before it goes into `npm start`). */
+const SERVER_NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 type Mode = 'service' | 'stack' | 'baseline';
 const MODES: readonly Mode[] = ['baseline', 'stack', 'service'];
@@ -38,7 +40,7 @@ interface Target {
 /** `arg`: the baseline's canned response, or the SQLite file of the service and the stack. */
 async function start(mode: Mode, arg: string): Promise<Target> {
   const child = fork(path.join(here, 'server-child.ts'), [mode, arg], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...SERVER_NODE_FLAGS],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
