@@ -12,10 +12,12 @@ import {
   readCodings,
   RECORD_LISTS,
   referenceOf,
+  type CodeGroup,
   type CodingRef,
   type IndexedType,
   type Json,
   type RecordIndex,
+  type TypeIndex,
 } from './record-index.js';
 import type { Comparator, CriterionInput, StatusRule, WindowRule } from './schema.js';
 import {
@@ -56,6 +58,8 @@ interface Ctx {
   findingId: FindingId;
   /** Per type, the resources whose names hold a name some fallback lists (built on first use). */
   named: Map<IndexedType, NamedResources>;
+  /** Per type and value set, the record's codes worth splitting by system (built on first use). */
+  codesByValueSet: Map<IndexedType, Map<CompiledValueSet, string[]>>;
   /** Observations with a valueCodeableConcept, and by its codes (exam findings carried as a value; built on first use). */
   values?: { byCode: Map<string, Json[]>; all: Json[] };
   failed?: NonNullable<FindingsResult['failed']>;
@@ -102,7 +106,7 @@ export function evaluateFindings(mappings: MappingSet, record: PatientRecord, no
     return { evaluatedAt: new Date(nowMs).toISOString(), findings, dataQuality: notes, failed };
   }
   const results: Partial<Record<FindingId, Finding>> = {};
-  const ctx: Ctx = { mappings, index, record, now: nowMs, results, notes, noteKeys, notesKept: new Map(), notesDropped: new Map(), findingId: 'LBP', named: new Map() };
+  const ctx: Ctx = { mappings, index, record, now: nowMs, results, notes, noteKeys, notesKept: new Map(), notesDropped: new Map(), findingId: 'LBP', named: new Map(), codesByValueSet: new Map() };
   for (const def of mappings.definitions) {
     ctx.findingId = def.id;
     try {
@@ -283,16 +287,8 @@ function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit:
   // With a name fallback every coded match is tracked, so the name pass can leave them out.
   let seen: Set<Json> | undefined = names ? new Set() : undefined;
   let firstMatched: Json[] | undefined;
-  const worthALook = codeMemo(vs);
-  for (const [code, group] of idx.byCode) {
-    let look = worthALook.get(code);
-    if (look === undefined) {
-      look = mayHold(vs, code) || DOTLESS_ICD.test(code);
-      if (worthALook.size >= CODE_MEMO_LIMIT) worthALook.clear();
-      worthALook.set(code, look);
-    }
-    if (!look) continue;
-    for (const { coding, resources } of entriesOf(group)) {
+  for (const code of codesWorthALook(ctx, type, idx, vs)) {
+    for (const { coding, resources } of entriesOf(idx.byCode.get(code) as CodeGroup)) {
       const hit = vs.lookup(coding.system, coding.code);
       if (!hit) {
         if (coding.system === ICD10CM || coding.system === ICD10WHO) warnDotless(ctx, type, vs, coding, resources);
@@ -315,18 +311,63 @@ function eachCandidate(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, visit:
 }
 
 /**
- * Per value set, whether a code is worth splitting by system (it may be a member, or is a dotless
- * ICD-10 code to warn about). It depends only on the value set and the code, so it is kept across
- * calls: every definition asks it for every distinct code of the record, and the same codes come
- * back patient after patient. Bounded, so a flood of unknown codes cannot grow it without end.
+ * The record's codes of `type` worth splitting by system for `vs` (it may hold them, or they are
+ * dotless ICD-10 codes to warn about), in record order. Worked out once per call for every value set
+ * the criteria read: each set asked every distinct code of the record, once per criterion.
  */
-const codeMemos = new WeakMap<CompiledValueSet, Map<string, boolean>>();
+function codesWorthALook(ctx: Ctx, type: IndexedType, idx: TypeIndex, vs: CompiledValueSet): readonly string[] {
+  const sets = codeSetsOf(ctx.mappings);
+  if (!sets.all.has(vs)) return [...idx.byCode.keys()].filter((code) => worthALook(vs, code));
+  let byValueSet = ctx.codesByValueSet.get(type);
+  if (!byValueSet) {
+    byValueSet = new Map();
+    ctx.codesByValueSet.set(type, byValueSet);
+    for (const code of idx.byCode.keys()) {
+      for (const set of setsWorthALook(sets, code)) {
+        const codes = byValueSet.get(set);
+        if (codes) codes.push(code);
+        else byValueSet.set(set, [code]);
+      }
+    }
+  }
+  return byValueSet.get(vs) ?? NO_CODES;
+}
+
+const NO_CODES: readonly string[] = [];
+
+function worthALook(vs: CompiledValueSet, code: string): boolean {
+  return mayHold(vs, code) || DOTLESS_ICD.test(code);
+}
+
+/**
+ * Per code, the value sets read by criteria that may look at it. It depends only on the mappings and
+ * the code, so it is kept across calls: the same codes come back patient after patient. Bounded, so a
+ * flood of unknown codes cannot grow it without end.
+ */
+interface CodeSets {
+  all: ReadonlySet<CompiledValueSet>;
+  byCode: Map<string, readonly CompiledValueSet[]>;
+}
+
+const codeSets = new WeakMap<MappingSet, CodeSets>();
 const CODE_MEMO_LIMIT = 4096;
 
-function codeMemo(vs: CompiledValueSet): Map<string, boolean> {
-  let memo = codeMemos.get(vs);
-  if (!memo) codeMemos.set(vs, (memo = new Map()));
-  return memo;
+function codeSetsOf(mappings: MappingSet): CodeSets {
+  let sets = codeSets.get(mappings);
+  if (!sets) codeSets.set(mappings, (sets = { all: candidateSets(mappings), byCode: new Map() }));
+  return sets;
+}
+
+function setsWorthALook(sets: CodeSets, code: string): readonly CompiledValueSet[] {
+  let found = sets.byCode.get(code);
+  if (found === undefined) {
+    const list: CompiledValueSet[] = [];
+    for (const vs of sets.all) if (worthALook(vs, code)) list.push(vs);
+    found = list;
+    if (sets.byCode.size >= CODE_MEMO_LIMIT) sets.byCode.clear();
+    sets.byCode.set(code, found);
+  }
+  return found;
 }
 
 /** Whether the value set may hold the code in any of its systems: codes it cannot hold are never split by system. */
