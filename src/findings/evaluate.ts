@@ -456,14 +456,27 @@ function namedResources(ctx: Ctx, type: IndexedType): NamedResources {
     const concept = codeElement(type, resource);
     if (!isObject(concept)) continue;
     const names: string[] = [];
-    for (const c of asArray(concept.coding)) if (isObject(c) && typeof c.display === 'string') names.push(c.display);
-    let possible = displayRules(scan, names);
+    let possible: ReadonlySet<NameRule> = NO_RULES;
+    // Its own set only when two names each may satisfy rules: most resources share their display's.
+    let own: Set<NameRule> | undefined;
+    for (const c of asArray(concept.coding)) {
+      if (!isObject(c) || typeof c.display !== 'string') continue;
+      names.push(c.display);
+      const rules = displayRules(scan, c.display);
+      if (rules.size === 0) continue;
+      if (possible.size === 0) possible = rules;
+      else {
+        own ??= new Set(possible);
+        for (const rule of rules) own.add(rule);
+        possible = own;
+      }
+    }
     // EHRs often copy the display into the text: a text seen as a display was read with it, and a
     // second copy could neither match first nor exclude anything the first did not.
     if (typeof concept.text === 'string' && !names.includes(concept.text)) {
-      const withText = new Set(possible);
-      scan.scanner.collect(concept.text, withText);
-      possible = withText;
+      own ??= new Set(possible);
+      scan.scanner.collect(concept.text, own);
+      possible = own;
       names.push(concept.text);
     }
     if (possible.size === 0) continue;
@@ -480,9 +493,9 @@ function namedResources(ctx: Ctx, type: IndexedType): NamedResources {
 interface NameScan {
   scanner: NameScanner;
   /**
-   * The rules a resource's coding displays may satisfy, by its displays. Displays are terminology
-   * text and the same ones come back chart after chart; free text (CodeableConcept.text) may say
-   * anything about a patient and is never kept. Bounded, emptied when full.
+   * The rules a coding display may satisfy. Displays are terminology text and the same ones come
+   * back chart after chart; free text (CodeableConcept.text) may say anything about a patient and is
+   * never kept. Bounded, emptied when full.
    */
   displays: Map<string, ReadonlySet<NameRule>>;
 }
@@ -515,16 +528,14 @@ function candidateSets(mappings: MappingSet): Set<CompiledValueSet> {
   return new Set(refs.flatMap((r) => mappings.valueSets.get(r) ?? []));
 }
 
-function displayRules(scan: NameScan, displays: readonly string[]): ReadonlySet<NameRule> {
-  if (displays.length === 0) return NO_RULES;
-  const key = displays.length === 1 ? (displays[0] as string) : displays.join('\u0000');
-  let rules = scan.displays.get(key);
+function displayRules(scan: NameScan, display: string): ReadonlySet<NameRule> {
+  let rules = scan.displays.get(display);
   if (rules === undefined) {
     const found = new Set<NameRule>();
-    for (const d of displays) scan.scanner.collect(d, found);
-    rules = found;
+    scan.scanner.collect(display, found);
+    rules = found.size ? found : NO_RULES;
     if (scan.displays.size >= DISPLAY_MEMO_LIMIT) scan.displays.clear();
-    scan.displays.set(key, rules);
+    scan.displays.set(display, rules);
   }
   return rules;
 }

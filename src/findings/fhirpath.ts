@@ -222,13 +222,51 @@ function push(into: unknown[], value: unknown): void {
   into.push(value);
 }
 
-/** FHIRPath union removes duplicates. */
+/**
+ * FHIRPath union removes duplicates. Equal values serialise equally; serialising every value was the
+ * cost, so a value is serialised only when an earlier one may equal it (the same type and, for a
+ * coding-like object, the same code).
+ */
 function distinct(values: unknown[]): unknown[] {
   if (values.length < 2) return values;
+  if (values.length > 16) return distinctByKey(values);
+  const out: unknown[] = [];
+  const keys: (string | undefined)[] = [];
+  for (const v of values) {
+    let key: string | undefined;
+    let duplicate = false;
+    for (let j = 0; j < out.length && !duplicate; j++) {
+      const w = out[j];
+      if (w === v) duplicate = true;
+      else if (mayEqual(v, w)) {
+        key ??= keyOf(v);
+        duplicate = key === (keys[j] ??= keyOf(w));
+      }
+    }
+    if (duplicate) continue;
+    out.push(v);
+    keys.push(key);
+  }
+  return out;
+}
+
+function mayEqual(a: unknown, b: unknown): boolean {
+  if (typeof a !== typeof b) return false;
+  if (typeof a !== 'object' || a === null || b === null) return true;
+  const ca = (a as Record<string, unknown>).code;
+  const cb = (b as Record<string, unknown>).code;
+  return typeof ca !== 'string' || typeof cb !== 'string' || ca === cb;
+}
+
+function keyOf(v: unknown): string {
+  return typeof v === 'object' ? JSON.stringify(v) : `${typeof v}:${String(v)}`;
+}
+
+function distinctByKey(values: unknown[]): unknown[] {
   const seen = new Set<string>();
   const out: unknown[] = [];
   for (const v of values) {
-    const k = typeof v === 'object' ? JSON.stringify(v) : `${typeof v}:${String(v)}`;
+    const k = keyOf(v);
     if (seen.has(k)) continue;
     seen.add(k);
     out.push(v);
