@@ -77,7 +77,7 @@ interface NamedResources {
   list: NamedResource[];
   /** Per rule, the positions in `list` of the resources that may satisfy it, in record order. */
   byRule: Map<NameRule, number[]>;
-  /** The rules the scan knew: a value set with another rule reads the whole list. */
+  /** The rules the scan looked for. */
   known: ReadonlySet<NameRule>;
 }
 
@@ -382,10 +382,12 @@ function mayHold(vs: CompiledValueSet, code: string): boolean {
  */
 function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: NameMatcher, seen: Set<Json>, visit: (cand: Candidate) => void): void {
   const named = namedResources(ctx, type);
-  for (const i of positionsFor(named, names.rules)) {
+  // Every set a criterion reads is scanned for; were one not, its rules would be tried on every resource.
+  const scanned = names.rules.every((r) => named.known.has(r));
+  for (const i of scanned ? positionsFor(named, names.rules) : named.list.keys()) {
     const { resource, concept, names: texts, possible } = named.list[i] as NamedResource;
     if (seen.has(resource)) continue;
-    const hit = names.match(texts, possible);
+    const hit = names.match(texts, scanned ? possible : undefined);
     if (hit === undefined) continue;
     const codings = readCodings(concept);
     if (codings.some((c) => vs.excludes(c.system, c.code))) continue;
@@ -398,7 +400,6 @@ function eachNamed(ctx: Ctx, type: IndexedType, vs: CompiledValueSet, names: Nam
 
 /** The positions, in record order, of the named resources that may satisfy any of `rules`. */
 function positionsFor(named: NamedResources, rules: readonly NameRule[]): readonly number[] {
-  if (rules.some((r) => !named.known.has(r))) return named.list.map((_, i) => i);
   const lists: number[][] = [];
   for (const rule of rules) {
     const list = named.byRule.get(rule);
