@@ -2,7 +2,8 @@
  * npm run bench — the service against a bare-Fastify baseline on loopback, with autocannon.
  * Speed is reported, never asserted: figures go to the closing note and test/bench/README.md.
  *   BENCH_SIZES (default 10,200,2000) record sizes, BENCH_ROUNDS (default 3) rounds per size, BENCH_SECONDS (default 5) per target per round,
- *   BENCH_CONNECTIONS (default 10), BENCH_WORKLOADS (default sparse,dense: test/bench/workload.ts).
+ *   BENCH_CONNECTIONS (default 10), BENCH_WORKLOADS (default sparse,dense: test/bench/workload.ts),
+ *   BENCH_NODE_FLAGS (Node flags for all three targets alike).
  *
  * The machines are shared: a neighbour's burst during one target's run skews a ratio taken from two
  * runs minutes apart. So the three targets run side by side, loaded in turn round after round (the
