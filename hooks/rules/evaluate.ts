@@ -140,7 +140,8 @@ export function evaluateRules(input: RuleInput, settings: RuleSettings, knowledg
   for (const { owner, need, reasonRefs } of owners.values()) {
     const def = knowledge.orders.get(need.key);
     if (!def) continue; // the loader guarantees the keys the table uses
-    const coverage = findCoverage(def, need.priority, facts, redFlagSince(owner.outcome));
+    // Only an urgent imaging order with a prior study needs it, and it reads every piece of evidence.
+    const coverage = findCoverage(def, need.priority, facts, () => redFlagSince(owner.outcome));
     if (coverage) {
       coverageNotes.set(owner, [...(coverageNotes.get(owner) ?? []), coverage.note]);
       if (!coverage.stillSuggest) continue;

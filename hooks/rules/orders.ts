@@ -129,21 +129,63 @@ export function studyText(p: PriorImaging): string {
  * Only the same modality counts: a lumbar X-ray shows neither a disc nor a nerve root, so it does not
  * replace the MRI a surgical candidate (ACR LBP V3) or a red flag needs.
  */
-function priorStudyCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts, redFlagSinceMs: number | undefined): Coverage | undefined {
+function priorStudyCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts, redFlagSince: () => number | undefined): Coverage | undefined {
   const study = recentStudy(facts, order.region, order.modality);
   if (!study) return undefined;
   const urgent = priorityRank(priority) > 0;
   if (!urgent) {
     return { note: `${order.display}: not suggested again; ${studyText(study)} was done already: review the report, or refer to a spine specialist.` };
   }
+  const redFlagSinceMs = redFlagSince();
   if (redFlagSinceMs === undefined || redFlagSinceMs > study.dateMs) {
     return { note: `Prior study: ${studyText(study)}. The red flag is newer than that study, so ${order.display} is still offered.`, stillSuggest: true };
   }
   return { note: `${order.display}: not suggested; ${studyText(study)} was done after the red flag was recorded: review that report now.` };
 }
 
+/**
+ * Per observation list (one per call), the positions of the results (final, amended, corrected,
+ * preliminary) by coding system and code: each lab order reads its own codes' results instead of
+ * walking a long chart's observations once per order.
+ */
+const resultIndexes = new WeakMap<readonly unknown[], Map<string, Map<string, number[]>>>();
+
+function resultIndex(observations: readonly unknown[]): Map<string, Map<string, number[]>> {
+  let index = resultIndexes.get(observations);
+  if (index) return index;
+  index = new Map();
+  resultIndexes.set(observations, index);
+  for (let at = 0; at < observations.length; at++) {
+    const obs = observations[at];
+    if (!isRecord(obs) || typeof obs.status !== 'string' || !RESULT_STATUSES.has(obs.status)) continue;
+    const code = obs.code;
+    if (!isRecord(code) || !Array.isArray(code.coding)) continue;
+    for (const c of code.coding as unknown[]) {
+      if (!isRecord(c) || typeof c.system !== 'string' || typeof c.code !== 'string') continue;
+      let bySystem = index.get(c.system);
+      if (!bySystem) index.set(c.system, (bySystem = new Map()));
+      const positions = bySystem.get(c.code);
+      if (!positions) bySystem.set(c.code, [at]);
+      else if (positions[positions.length - 1] !== at) positions.push(at);
+    }
+  }
+  return index;
+}
+
+/** The positions, in record order, of the results with a coding in `wanted`. */
+function resultsCoded(observations: readonly unknown[], wanted: CodeSet): number[] {
+  const index = resultIndex(observations);
+  const found: number[] = [];
+  for (const [system, codes] of wanted) {
+    const bySystem = index.get(system);
+    if (!bySystem) continue;
+    for (const code of codes) for (const at of bySystem.get(code) ?? []) found.push(at);
+  }
+  return found.length < 2 ? found : [...new Set(found)].sort((a, b) => a - b);
+}
+
 /** Why `order` should not be suggested again, or undefined when it should. */
-export function findCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts, redFlagSinceMs?: number): Coverage | undefined {
+export function findCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts, redFlagSince: () => number | undefined = () => undefined): Coverage | undefined {
   for (const draft of facts.allDrafts) {
     if (!matches(draft, order, facts)) continue;
     const d = draft as unknown as Record<string, unknown>;
@@ -165,14 +207,13 @@ export function findCoverage(order: OrderDefinition, priority: OrderPriority, fa
     }
   }
   if (order.kind === 'imaging') {
-    const prior = priorStudyCoverage(order, priority, facts, redFlagSinceMs);
+    const prior = priorStudyCoverage(order, priority, facts, redFlagSince);
     if (prior) return prior;
   }
   if (order.resultCodes && order.resultCodes.length > 0) {
-    const wanted = codeSetsOf(order).result;
-    for (const obs of list(record.observations)) {
-      if (!isRecord(obs) || typeof obs.status !== 'string' || !RESULT_STATUSES.has(obs.status)) continue;
-      if (!codedAnyOf(obs, wanted)) continue;
+    const observations = list(record.observations);
+    for (const at of resultsCoded(observations, codeSetsOf(order).result)) {
+      const obs = observations[at] as Record<string, unknown>;
       const period = isRecord(obs.effectivePeriod) ? obs.effectivePeriod : {};
       const when = parseDateMs(obs.effectiveDateTime) ?? parseDateMs(obs.effectiveInstant) ?? parseDateMs(period.start) ?? parseDateMs(obs.issued);
       if (!withinLookback(when, facts)) continue;

@@ -282,6 +282,27 @@ describe('duplicate avoidance', () => {
     const old = advise('patient-view', findings, { record: { observations: [esr(10)] } });
     expect(allSuggestedCodes(old)).toContain(ESR);
   });
+
+  it('a recent ESR counts only with a result status, under any of its codings, the first recent one in the record named', () => {
+    const esr = (id: string, days: number, status: Observation['status'], coding: { system: string; code: string }[], value: number): Observation => ({
+      resourceType: 'Observation',
+      id,
+      status,
+      code: { coding },
+      effectiveDateTime: daysAgo(days),
+      valueQuantity: { value, unit: 'mm/h' },
+    });
+    const local = { system: 'urn:oid:1.2.3.4', code: 'ESR-W' };
+    const loinc = { system: LOINC, code: '4537-7' };
+    const otherMethod = { system: LOINC, code: '30341-2' };
+    const findings = findingsResult({ ESR: {}, LBP: episode(5) });
+    const withdrawn = [esr('a', 1, 'entered-in-error', [loinc], 11), esr('b', 2, 'registered', [loinc], 12), esr('c', 30, 'final', [loinc], 13)];
+    expect(allSuggestedCodes(advise('patient-view', findings, { record: { observations: withdrawn } }))).toContain(ESR);
+    const observations = [...withdrawn, esr('d', 4, 'amended', [local, otherMethod, otherMethod], 14), esr('e', 2, 'final', [loinc], 15)];
+    const cards = advise('patient-view', findings, { record: { observations } });
+    expect(allSuggestedCodes(cards)).not.toContain(ESR);
+    expect(cardFor(cards, 'infection-suspected').detail).toMatch(/result from the last 7 days \(14 mm\/h on /);
+  });
 });
 
 describe('edge cases', () => {
