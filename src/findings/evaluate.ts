@@ -345,6 +345,7 @@ function worthALook(vs: CompiledValueSet, code: string): boolean {
  * flood of unknown codes cannot grow it without end.
  */
 interface CodeSets {
+  /** The value sets criteria look resources up in (the name scan reads their rules too). */
   all: ReadonlySet<CompiledValueSet>;
   byCode: Map<string, readonly CompiledValueSet[]>;
 }
@@ -511,7 +512,7 @@ function scanOf(mappings: MappingSet): NameScan | null {
     // Only the sets whose resources are looked up by code (criteria): answer, body-site and qualifier
     // sets are matched on the one element they name, and words like "no" or "leg" would let nearly
     // every resource through this filter.
-    const scanner = nameScanner([...candidateSets(mappings)].flatMap((vs) => vs.nameMatcher?.rules ?? []));
+    const scanner = nameScanner([...codeSetsOf(mappings).all].flatMap((vs) => vs.nameMatcher?.rules ?? []));
     scan = scanner ? { scanner, displays: new Map() } : null;
     scans.set(mappings, scan);
   }

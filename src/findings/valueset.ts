@@ -182,14 +182,15 @@ function nameRules(resource: ValueSetResource): NameRule[] {
     if (ext.url !== NAME_MATCH_URL) continue;
     // Validated by valueSetExtension; only the parts are read here.
     const parts = (ext as unknown as { extension: { url: string; valueString: string }[] }).extension;
-    const names = parts.filter((p) => p.url === 'name').map((p) => wordsPattern(p.valueString));
+    const listed = parts.filter((p) => p.url === 'name').map((p) => p.valueString);
+    const names = listed.map(wordsPattern);
     const excl = parts
       .filter((p) => p.url === 'exclude-word')
       .map((p) => (p.valueString.endsWith('*') ? wordsPattern(p.valueString.slice(0, -1)) : `${wordsPattern(p.valueString)}${WORD_END}`));
     const negations = parts.filter((p) => p.url === 'negated-by').map((p) => wordsPattern(p.valueString));
     const namesPattern = `${WORD_START}(?:${names.join('|')})${WORD_END}`;
     rules.push({
-      firstWords: parts.filter((p) => p.url === 'name').map((p) => (p.valueString.split(/[ -]/)[0] ?? '').toLowerCase()),
+      firstWords: listed.map((name) => (name.split(/[ -]/)[0] ?? '').toLowerCase()),
       names: new RegExp(namesPattern, 'iu'),
       exclude: excl.length ? new RegExp(`${WORD_START}(?:${excl.join('|')})`, 'iu') : undefined,
       // A negation reaches the name right after it, or after one more word ("without neurogenic
