@@ -185,7 +185,7 @@ function resultsCoded(observations: readonly unknown[], wanted: CodeSet): number
 }
 
 /** Why `order` should not be suggested again, or undefined when it should. */
-export function findCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts, redFlagSince: () => number | undefined = () => undefined): Coverage | undefined {
+export function findCoverage(order: OrderDefinition, priority: OrderPriority, facts: Facts, redFlagSince: () => number | undefined): Coverage | undefined {
   for (const draft of facts.allDrafts) {
     if (!matches(draft, order, facts)) continue;
     const d = draft as unknown as Record<string, unknown>;
