@@ -8,6 +8,7 @@
  *   baseline — bare Fastify with the same body parsing and a canned response of the same size.
  * Reports `{ port }` over IPC when listening.
  */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
@@ -63,14 +64,31 @@ async function main(): Promise<void> {
   report(built.app.server.address());
 }
 
-/** The real knowledge for the first call; its findings and response again for every later one. */
+/**
+ * The real knowledge for the first call; its findings and response again for every later one, with
+ * fresh card and suggestion uuids as the renderer gives them. With the first call's uuids every later
+ * card record hit `ON CONFLICT DO NOTHING`: the stack skipped the inserts the service makes, and their
+ * cost was counted as the clinical part's.
+ */
 function answersOnce(real: Knowledge): Knowledge {
   let findings: FindingsResult | undefined;
   let response: CdsResponse | undefined;
   return {
     mappings: real.mappings,
     evaluate: (record, now) => (findings ??= real.evaluate(record, now)),
-    advisor: { advise: (input) => (response ??= real.advisor.advise(input)) },
+    advisor: {
+      advise: (input) => {
+        response ??= real.advisor.advise(input);
+        return {
+          ...response,
+          cards: response.cards.map((card) => ({
+            ...card,
+            uuid: randomUUID(),
+            ...(card.suggestions ? { suggestions: card.suggestions.map((s) => ({ ...s, uuid: randomUUID() })) } : {}),
+          })),
+        };
+      },
+    },
   };
 }
 
