@@ -179,14 +179,48 @@ function checkPlaceholders(file: string, where: string, text: string, allowed: r
   }
 }
 
-function fill(file: string, where: string, template: string, values: TemplateValues): string {
-  return template.replace(PLACEHOLDER, (whole, name: string, tail: string | undefined) => {
-    if (tail !== undefined || RENDERER_PLACEHOLDERS.has(name)) return whole;
-    const value = values[name];
-    // The contract check at load makes this a programming error in a predicate, never a file error.
-    if (value === undefined) throw new Error(`${file}: ${where}: the rule did not fill {${name}}`);
-    return String(value);
-  });
+/** A template as its literal text and the placeholders a predicate fills; renderer placeholders stay literal. */
+type TemplatePart = string | { fill: string };
+
+/**
+ * Fills one file's templates. Each template is split into its parts the first time it is used, not
+ * matched against a regular expression on every card: the templates are the file's, few and fixed.
+ */
+function templateFiller(file: string): (where: () => string, template: string, values: TemplateValues) => string {
+  const compiled = new Map<string, readonly TemplatePart[]>();
+  const partsOf = (template: string): readonly TemplatePart[] => {
+    let parts = compiled.get(template);
+    if (!parts) {
+      const out: TemplatePart[] = [];
+      let last = 0;
+      for (const m of template.matchAll(PLACEHOLDER)) {
+        const name = m[1] ?? '';
+        if (m[2] !== undefined || RENDERER_PLACEHOLDERS.has(name)) continue;
+        out.push(template.slice(last, m.index), { fill: name });
+        last = m.index + m[0].length;
+      }
+      out.push(template.slice(last));
+      parts = out;
+      compiled.set(template, parts);
+    }
+    return parts;
+  };
+  return (where, template, values) => {
+    const parts = partsOf(template);
+    if (parts.length === 1) return template;
+    let text = '';
+    for (const part of parts) {
+      if (typeof part === 'string') {
+        text += part;
+        continue;
+      }
+      const value = values[part.fill];
+      // The contract check at load makes this a programming error in a predicate, never a file error.
+      if (value === undefined) throw new Error(`${file}: ${where()}: the rule did not fill {${part.fill}}`);
+      text += String(value);
+    }
+    return text;
+  };
 }
 
 /** A variant the contract does not list is a bug in a predicate, never silently no words. */
@@ -206,16 +240,17 @@ function compileTopic(file: string, data: TopicFile, contract: TopicContract): T
   checkVariants(file, 'orders', data.orders, contract.orders ?? []);
   for (const [v, text] of Object.entries(data.notes)) checkPlaceholders(file, `notes.${v}`, text, contract.placeholders);
   for (const [v, text] of Object.entries(data.phrases)) checkPlaceholders(file, `phrases.${v}`, text, contract.placeholders);
+  const fill = templateFiller(file);
   return {
     code: data.code,
     row: data.row,
     indicator: data.indicator,
     sources: data.sources,
     overrideReasons: data.overrideReasons,
-    summary: (v, values = {}) => fill(file, `summary.${v}`, pick(file, 'summary', data.summary, v), values),
-    guidance: (v, values = {}) => pick(file, 'guidance', data.guidance, v).map((line, i) => fill(file, `guidance.${v}[${i}]`, line, values)),
-    note: (v, values = {}) => fill(file, `notes.${v}`, pick(file, 'notes', data.notes, v), values),
-    phrase: (v, values = {}) => fill(file, `phrases.${v}`, pick(file, 'phrases', data.phrases, v), values),
+    summary: (v, values = {}) => fill(() => `summary.${v}`, pick(file, 'summary', data.summary, v), values),
+    guidance: (v, values = {}) => pick(file, 'guidance', data.guidance, v).map((line, i) => fill(() => `guidance.${v}[${i}]`, line, values)),
+    note: (v, values = {}) => fill(() => `notes.${v}`, pick(file, 'notes', data.notes, v), values),
+    phrase: (v, values = {}) => fill(() => `phrases.${v}`, pick(file, 'phrases', data.phrases, v), values),
     orders: (v, regions = []) =>
       pick(file, 'orders', data.orders, v).flatMap((o) =>
         o.key.includes('{region}')
@@ -315,8 +350,9 @@ export function loadSharedPhrases(file: string): SharedPhrases {
   const { phrases, modalities } = data;
   checkVariants(name, 'phrases', phrases, Object.keys(SHARED_PHRASE_CONTRACT));
   for (const [key, text] of Object.entries(phrases)) checkPlaceholders(name, `phrases.${key}`, text, SHARED_PHRASE_CONTRACT[key] ?? []);
+  const fill = templateFiller(name);
   return {
-    phrase: (key, values = {}) => fill(name, `phrases.${key}`, pick(name, 'phrases', phrases, key), values),
+    phrase: (key, values = {}) => fill(() => `phrases.${key}`, pick(name, 'phrases', phrases, key), values),
     modality: (code) => modalities[code] ?? code,
   };
 }
