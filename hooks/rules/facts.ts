@@ -112,7 +112,9 @@ function cleanOneEvidence(e: Record<string, unknown>): Evidence {
 }
 
 function cleanEvidence(value: unknown): Evidence[] {
-  return Array.isArray(value) ? value.filter(isRecord).map(cleanOneEvidence) : [];
+  const out: Evidence[] = [];
+  if (Array.isArray(value)) for (const e of value) if (isRecord(e)) out.push(cleanOneEvidence(e));
+  return out;
 }
 
 function normaliseFinding(id: FindingId, raw: unknown): Finding {

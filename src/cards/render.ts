@@ -212,8 +212,9 @@ function provenance(rec: Recommendation, ctx: RenderContext): Record<string, unk
     sources: [...rec.sources],
   };
   const findings = rec.fired.map((f) => {
-    const references = [...new Set(f.evidence.flatMap((e) => (e.reference ? [e.reference] : [])))];
-    return references.length > 0 ? { id: f.id, references } : { id: f.id };
+    const references = new Set<string>();
+    for (const e of f.evidence) if (e.reference) references.add(e.reference);
+    return references.size > 0 ? { id: f.id, references: [...references] } : { id: f.id };
   });
   if (findings.length > 0) out.findings = findings;
   const unchecked = rec.missing.flatMap((m) => (m.what && m.why ? [{ what: m.what, why: m.why }] : []));
